@@ -1,0 +1,146 @@
+"""The console adapter: the whole product in a terminal, no accounts needed.
+
+Input is one event per line::
+
+    anna@team: /quickscan start      (said in the team channel)
+    bram@dm: ++                      (said in bram's DM with the bot)
+    # a comment
+
+Output is one block per message, ``[team]`` or ``[dm:<name>]`` (``[team>name]``
+for a reply only ``name`` sees), with buttons as ``(1) ++  (2) +  ...``. A
+button may be answered by typing its label or its number, as a click would.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
+from storage.keys import TeamKey
+
+PLATFORM = "console"
+WORKSPACE = "console"
+TEAM = "team"
+DEFAULT_MEMBERS = ("anna", "bram", "chris", "dewi", "eva", "fatima")
+_LINE_RE = re.compile(r"^(?P<name>[\w.\-]+)@(?P<where>team|dm)\s*:\s?(?P<text>.*)$")
+
+
+class ConsoleRoster:
+    """The ``--members`` list plus everyone who has spoken."""
+
+    def __init__(self, *, members: Iterable[str]) -> None:
+        self._members: dict[str, None] = dict.fromkeys(members)
+
+    def add(self, name: str) -> None:
+        """Remember a speaker so the next round invites them too."""
+        self._members.setdefault(name, None)
+
+    def members(self, *, team: TeamKey) -> Sequence[Sender]:
+        """Everyone known, in the order they became known."""
+        return [Sender(user=name, display_name=name) for name in self._members]
+
+
+@dataclass
+class ConsoleAdapter:
+    """Translates console lines into events and messages into printed blocks."""
+
+    engine: Engine
+    roster: ConsoleRoster
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    show_dms: bool = True
+    _buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+
+    def feed(self, line: str) -> None:
+        """Process one input line (comments and blank lines are skipped)."""
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return
+        match = _LINE_RE.match(stripped)
+        if match is None:
+            self._write(
+                "[console] Regel niet begrepen; gebruik '<naam>@team: <tekst>' of "
+                "'<naam>@dm: <tekst>'."
+            )
+            return
+        name, text = match["name"], match["text"].strip()
+        self.roster.add(name)
+        where = Where.DM if match["where"] == "dm" else Where.TEAM
+        payload = self._button_payload(name, text) if where is Where.DM else None
+        event = Inbound(
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            team=TEAM,
+            where=where,
+            sender=Sender(user=name, display_name=name),
+            text=text,
+            payload=payload,
+        )
+        self.deliver(self.engine.handle(event))
+
+    def deliver(self, messages: Iterable[Outbound]) -> None:
+        """Print messages the way each destination would show them."""
+        for message in messages:
+            destination = message.destination
+            if destination.kind is DestinationKind.TEAM:
+                tag = "[team]"
+            elif destination.kind is DestinationKind.EPHEMERAL:
+                tag = f"[team>{destination.user}]"
+            else:
+                tag = f"[dm:{destination.user}]"
+                self._buttons[destination.user or ""] = message.buttons
+                if not self.show_dms:
+                    continue
+            self._block(tag, message.text, message.buttons)
+            if message.image is not None:
+                self._write(f"  [afbeelding: {message.image}]")
+            if message.details:
+                self._block(tag, message.details, ())
+
+    def run(self, stream: TextIO, *, interactive: bool) -> None:
+        """Read lines until end of input; on a terminal, prompt for each line."""
+        if interactive:
+            self._write(
+                "Quickscan-bot (console). Typ '<naam>@team: /quickscan start' of "
+                "'<naam>@dm: <antwoord>'. Ctrl-D stopt."
+            )
+        while True:
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            line = stream.readline()
+            if not line:
+                return
+            self.feed(line)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _button_payload(self, name: str, text: str) -> str | None:
+        """A typed label or number of the last shown buttons counts as a click."""
+        buttons = self._buttons.get(name, ())
+        lowered = text.lower()
+        for button in buttons:
+            if lowered == button.label.lower():
+                return button.payload
+        numeric_labels = any(button.label.isdigit() for button in buttons)
+        if text.isdigit() and not numeric_labels and 1 <= int(text) <= len(buttons):
+            return buttons[int(text) - 1].payload
+        return None
+
+    def _block(self, tag: str, text: str, buttons: tuple[Button, ...]) -> None:
+        lines = text.splitlines() or [""]
+        self._write(f"{tag} {lines[0]}")
+        for line in lines[1:]:
+            self._write(f"  {line}" if line else "")
+        if buttons:
+            self._write(
+                "  " + "  ".join(f"({index}) {b.label}" for index, b in enumerate(buttons, 1))
+            )
+
+    def _write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()

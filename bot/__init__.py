@@ -1,0 +1,1 @@
+"""The adapter-neutral engine: commands, roles, round lifecycle, merging, CLI."""

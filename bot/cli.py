@@ -1,0 +1,117 @@
+"""The ``quickscan`` command: run the bot, play a demo, check instrument files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.console import DEFAULT_MEMBERS, ConsoleAdapter, ConsoleRoster
+from bot.clock import SystemClock
+from bot.config import load_settings
+from bot.demo import demo_script
+from bot.engine import DEFAULT_INSTRUMENT, Engine
+from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
+from storage.store import Store
+
+Instruments = dict[str, Quickscan | Checklist]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _check(args)
+    except InstrumentError as error:
+        sys.stderr.write(f"quickscan: instrument file invalid: {error}\n")
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quickscan", description="Quickscan samenwerken met ouders, als chatbot."
+    )
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start the bot (console adapter when no token is set)")
+    run.add_argument(
+        "--members",
+        default=",".join(DEFAULT_MEMBERS),
+        help="comma-separated team members for the console (default: a small demo team)",
+    )
+    run.add_argument("--database", help="database URL (default: QUICKSCAN_DATABASE_URL or SQLite)")
+    demo = sub.add_parser("demo", help="play a whole round with simulated colleagues")
+    demo.add_argument("--colleagues", type=int, default=6, help="simulated colleagues (default 6)")
+    demo.add_argument("--seed", type=int, default=2013, help="seed of the simulated answers")
+    demo.add_argument("--show-dms", action="store_true", help="also print every private message")
+    sub.add_parser("check", help="load and validate the instrument files")
+    return parser
+
+
+def _engine(*, database_url: str, roster: ConsoleRoster) -> tuple[Engine, Instruments]:
+    settings = load_settings()
+    instruments = load_instruments(directories=settings.instrument_dirs)
+    store = Store.open(url=database_url)
+    engine = Engine(store=store, instruments=instruments, roster=roster, clock=SystemClock())
+    return engine, instruments
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.platform != "console":
+        sys.stderr.write(
+            f"quickscan: {settings.platform} is configured, but this version only has the "
+            "console adapter. Unset the token to use the console.\n"
+        )
+        return 2
+    roster = ConsoleRoster(members=[m.strip() for m in args.members.split(",") if m.strip()])
+    engine, _instruments = _engine(
+        database_url=args.database or settings.database_url, roster=roster
+    )
+    try:
+        adapter = ConsoleAdapter(engine=engine, roster=roster)
+        adapter.run(sys.stdin, interactive=sys.stdin.isatty())
+    finally:
+        engine.store.close()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    names = [f"collega{index}" for index in range(1, args.colleagues + 1)]
+    roster = ConsoleRoster(members=["coordinator", *names])
+    with tempfile.TemporaryDirectory(prefix="quickscan-demo-") as folder:
+        url = f"sqlite:///{Path(folder) / 'demo.sqlite3'}"
+        engine, instruments = _engine(database_url=url, roster=roster)
+        instrument = instruments[DEFAULT_INSTRUMENT]
+        assert isinstance(instrument, Quickscan)  # noqa: S101 - checked by Engine()
+        try:
+            adapter = ConsoleAdapter(engine=engine, roster=roster, show_dms=args.show_dms)
+            for line in demo_script(
+                instrument=instrument, names=names, seed=args.seed
+            ):
+                if line.startswith("#") or "@team:" in line:
+                    sys.stdout.write(f"\n{line}\n")
+                adapter.feed(line)
+        finally:
+            engine.store.close()
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    instruments = load_instruments(directories=settings.instrument_dirs)
+    for identifier, instrument in sorted(instruments.items()):
+        sys.stdout.write(f"{identifier}: {instrument.kind}, {instrument.title}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

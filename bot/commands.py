@@ -1,0 +1,73 @@
+"""Parsing of ``/quickscan <sub>`` in the team channel.
+
+Dutch subcommands are canonical; English aliases map to the same command so a
+team can use either without configuration.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class Sub(enum.StrEnum):
+    """The canonical (Dutch) subcommands."""
+
+    START = "start"
+    STATUS = "status"
+    SLUIT = "sluit"
+    HELP = "help"
+    COORDINATOR = "coordinator"
+    MINIMUM = "minimum"
+    TAAL = "taal"
+
+
+ALIASES: dict[str, Sub] = {
+    "start": Sub.START,
+    "begin": Sub.START,
+    "status": Sub.STATUS,
+    "stand": Sub.STATUS,
+    "sluit": Sub.SLUIT,
+    "close": Sub.SLUIT,
+    "afsluiten": Sub.SLUIT,
+    "help": Sub.HELP,
+    "hulp": Sub.HELP,
+    "coordinator": Sub.COORDINATOR,
+    "coördinator": Sub.COORDINATOR,
+    "minimum": Sub.MINIMUM,
+    "min": Sub.MINIMUM,
+    "taal": Sub.TAAL,
+    "language": Sub.TAAL,
+}
+
+COMMAND_WORD = "/quickscan"
+_COMMAND_RE = re.compile(r"^/quickscan(?:@\S+)?(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed command: ``sub`` is None when the word was not recognised."""
+
+    word: str
+    sub: Sub | None
+    args: tuple[str, ...]
+
+
+def is_command(text: str) -> bool:
+    """Whether a team-channel message is addressed to the bot."""
+    return _COMMAND_RE.match(text.strip()) is not None
+
+
+def parse_command(text: str) -> Command:
+    """Split ``/quickscan <sub> <args>``; no subcommand means help.
+
+    Telegram appends ``@botname`` to commands in groups; that suffix is ignored.
+    """
+    match = _COMMAND_RE.match(text.strip())
+    rest = (match.group("rest") or "") if match else text
+    parts = rest.split()
+    if not parts:
+        return Command(word="help", sub=Sub.HELP, args=())
+    word = parts[0].lower()
+    return Command(word=parts[0], sub=ALIASES.get(word), args=tuple(parts[1:]))

@@ -1,0 +1,57 @@
+"""Reading the optional deadline of ``/quickscan start``.
+
+Teachers write dates the Dutch way (``15-12``, ``15-12-2026``) or ISO
+(``2026-12-15``); a deadline means "until the end of that day" in the school's
+time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DUTCH = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
+MAX_AHEAD = timedelta(days=366)
+
+
+class DeadlineError(ValueError):
+    """The text is not a usable deadline; the message says why."""
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether an argument was meant as a date (so a typo gets a date error)."""
+    return bool(_ISO.match(text) or _DUTCH.match(text) or re.match(r"^[\d/.-]+$", text))
+
+
+def parse_deadline(text: str, *, now: datetime) -> datetime:
+    """The end of the named day (23:59:59 Amsterdam time) as an aware datetime.
+
+    Raises:
+        DeadlineError: unreadable, non-existent, in the past or over a year ahead.
+    """
+    today = now.astimezone(SCHOOL_TZ).date()
+    day = _read_day(text.strip(), today=today)
+    if day < today:
+        raise DeadlineError("past")
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=SCHOOL_TZ)
+    if end - now > MAX_AHEAD:
+        raise DeadlineError("too_far")
+    return end
+
+
+def _read_day(text: str, *, today: date) -> date:
+    try:
+        if match := _ISO.match(text):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        if match := _DUTCH.match(text):
+            day, month = int(match[1]), int(match[2])
+            if match[3]:
+                return date(int(match[3]), month, day)
+            candidate = date(today.year, month, day)
+            return candidate if candidate >= today else date(today.year + 1, month, day)
+    except ValueError as error:
+        raise DeadlineError("invalid") from error
+    raise DeadlineError("invalid")

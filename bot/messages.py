@@ -1,0 +1,123 @@
+"""Neutral inbound events and outbound messages: the only language adapters speak.
+
+Adapters translate platform updates into these frozen dataclasses and render the
+outbound ones with platform calls; the engine never sees a platform object.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.limits import BUTTON_LABEL_MAX_CHARS, check_payload
+
+
+class Where(enum.StrEnum):
+    """Where an inbound event was said."""
+
+    TEAM = "team"  # the team channel / group
+    DM = "dm"  # the member's private conversation with the bot
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent an event, as the platform authenticated them."""
+
+    user: str
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """Something a person said or pressed.
+
+    Attributes:
+        platform: "console", "slack" or "telegram".
+        workspace: The tenant on that platform.
+        team: The team channel id. For a DM the adapter passes the team it knows
+            (console, Telegram deep link) or "" when unknown.
+        where: Team channel or DM.
+        sender: The person.
+        text: The text typed (a slash command without its leading "/quickscan"
+            is still passed whole, e.g. "/quickscan start").
+        payload: The button payload when a button was pressed, else None.
+        event_id: The platform's delivery id, used to ignore redeliveries.
+    """
+
+    platform: str
+    workspace: str
+    team: str
+    where: Where
+    sender: Sender
+    text: str = ""
+    payload: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice button; ``payload`` is checked against the platform limit."""
+
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        check_payload(self.payload)
+        if len(self.label) > BUTTON_LABEL_MAX_CHARS:
+            raise ValueError(f"button label longer than {BUTTON_LABEL_MAX_CHARS}: {self.label!r}")
+
+
+class DestinationKind(enum.StrEnum):
+    """Where an outbound message goes."""
+
+    TEAM = "team"
+    DM = "dm"
+    EPHEMERAL = "ephemeral"  # only the sender sees it, in the team channel
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """The team channel, one member's DM, or a reply only the sender sees."""
+
+    kind: DestinationKind
+    team: str
+    user: str | None = None
+
+    @classmethod
+    def team_channel(cls, *, team: str) -> Destination:
+        """The team channel: only aggregates ever go here."""
+        return cls(kind=DestinationKind.TEAM, team=team)
+
+    @classmethod
+    def dm(cls, *, team: str, user: str) -> Destination:
+        """A member's private conversation."""
+        return cls(kind=DestinationKind.DM, team=team, user=user)
+
+    @classmethod
+    def ephemeral(cls, *, team: str, user: str) -> Destination:
+        """A reply in the channel that only ``user`` sees (errors, help)."""
+        return cls(kind=DestinationKind.EPHEMERAL, team=team, user=user)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message for an adapter to deliver.
+
+    Attributes:
+        destination: Where it goes.
+        text: Plain text with simple ``*bold*`` markup.
+        buttons: Choice buttons, rendered in rows by the adapter.
+        image: A PNG to attach.
+        replace_previous: Hint that this prompt replaces the previous prompt in the
+            same DM (Slack chat.update, Telegram editMessageText); adapters that
+            cannot edit simply send a new message.
+        details: Follow-up text for a thread or a second message (long tables).
+    """
+
+    destination: Destination
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+    image: Path | None = None
+    replace_previous: bool = False
+    details: str | None = None

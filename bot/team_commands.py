@@ -1,0 +1,254 @@
+"""``/quickscan`` in the team channel: roles and the round lifecycle.
+
+Errors and help go back only to the person who typed the command (ephemeral),
+so a mistake never clutters the team channel; results and announcements go to
+the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.commands import Command, Sub, parse_command
+from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
+from bot.i18n import Catalogue, available_locales
+from bot.merge import merge
+from bot.messages import Destination, Inbound, Outbound
+from bot.ports import Roster
+from bot.result_text import render_result
+from conversations.instrument import Quickscan
+from conversations.walkthrough import Walkthrough
+from storage.keys import TeamKey
+from storage.records import (
+    MIN_RESPONDENTS_FLOOR,
+    Round,
+    RoundAlreadyOpenError,
+    RoundNotOpenError,
+    Team,
+)
+from storage.store import Store
+
+COORDINATOR_ONLY = frozenset({Sub.START, Sub.SLUIT, Sub.COORDINATOR, Sub.MINIMUM, Sub.TAAL})
+
+
+class TeamCommands:
+    """Executes team-channel commands against the store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        instruments: Mapping[str, Quickscan],
+        roster: Roster,
+        clock: Clock,
+        walkthrough: Walkthrough,
+        default_instrument: str,
+    ) -> None:
+        self._store = store
+        self._instruments = instruments
+        self._roster = roster
+        self._clock = clock
+        self._walkthrough = walkthrough
+        self._default_instrument = default_instrument
+
+    def handle(self, event: Inbound) -> list[Outbound]:
+        """One ``/quickscan ...`` message in, replies out."""
+        key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+        team, _created = self._store.ensure_team(
+            key=key, founder=event.sender.user, now=self._clock.now()
+        )
+        texts = Catalogue(team.locale)
+        command = parse_command(event.text)
+        if command.sub is None:
+            return [self._private(event, texts.t("cmd.unknown", word=command.word))]
+        if command.sub in COORDINATOR_ONLY and not self._store.is_coordinator(
+            key=key, user=event.sender.user
+        ):
+            return [self._private(event, texts.t("cmd.not_coordinator"))]
+        handlers: dict[Sub, Callable[[Inbound, TeamKey, Team, Command, Catalogue], list[Outbound]]]
+        handlers = {
+            Sub.START: self._start,
+            Sub.STATUS: self._status,
+            Sub.SLUIT: self._close,
+            Sub.HELP: self._help,
+            Sub.COORDINATOR: self._add_coordinator,
+            Sub.MINIMUM: self._minimum,
+            Sub.TAAL: self._language,
+        }
+        return handlers[command.sub](event, key, team, command, texts)
+
+    # --------------------------------------------------------------- commands
+
+    def _start(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        instrument_id = self._default_instrument
+        deadline = None
+        now = self._clock.now()
+        for arg in command.args:
+            if arg.lower() in self._instruments:
+                instrument_id = arg.lower()
+            elif looks_like_date(arg):
+                try:
+                    deadline = parse_deadline(arg, now=now)
+                except DeadlineError as error:
+                    return [self._private(event, texts.t(f"start.deadline_{error}", text=arg))]
+            else:
+                return [
+                    self._private(
+                        event,
+                        texts.t(
+                            "start.bad_argument",
+                            text=arg,
+                            instruments=", ".join(sorted(self._instruments)),
+                        ),
+                    )
+                ]
+        open_round = self._store.current_round(key=key)
+        if open_round is not None:
+            return [self._private(event, texts.t("start.already_open"))]
+        members = list(self._roster.members(team=key))
+        if not any(member.user == event.sender.user for member in members):
+            members.insert(0, event.sender)
+        try:
+            round_ = self._store.open_round(
+                key=key,
+                instrument_id=instrument_id,
+                opened_by=event.sender.user,
+                deadline=deadline,
+                now=now,
+            )
+        except RoundAlreadyOpenError:
+            return [self._private(event, texts.t("start.already_open"))]
+        replies: list[Outbound] = []
+        for member in members:
+            participation, _new = self._store.invite(
+                key=key,
+                round_id=round_.id,
+                user=member.user,
+                display_name=member.display_name,
+                now=now,
+            )
+            replies.append(
+                self._walkthrough.invitation(
+                    participation=participation, opened_by=event.sender.display_name
+                )
+            )
+        instrument = self._instruments[instrument_id]
+        announce = texts.t(
+            "start.announce",
+            coordinator=event.sender.display_name,
+            title=instrument.title,
+            invited=len(members),
+        )
+        if deadline is not None:
+            announce += "\n" + texts.t("start.deadline", deadline=_format_day(deadline))
+        return [self._channel(key, announce), *replies]
+
+    def _status(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        round_ = self._store.current_round(key=key)
+        if round_ is None:
+            return [self._private(event, texts.t("status.none"))]
+        counts = self._store.round_counts(key=key, round_id=round_.id)
+        text = texts.t(
+            "status.counts",
+            invited=counts.invited,
+            started=counts.started,
+            finished=counts.finished,
+            minimum=team.min_respondents,
+        )
+        if round_.deadline is not None:
+            text += "\n" + texts.t("start.deadline", deadline=_format_day(round_.deadline))
+        return [self._channel(key, text)]
+
+    def _close(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        round_ = self._store.current_round(key=key)
+        if round_ is None:
+            return [self._private(event, texts.t("close.none"))]
+        try:
+            closed = self._store.close_round(key=key, round_id=round_.id, now=self._clock.now())
+        except RoundNotOpenError:
+            return [self._private(event, texts.t("close.none"))]
+        return [self.result_message(key=key, team=team, round_=closed)]
+
+    def result_message(self, *, key: TeamKey, team: Team, round_: Round) -> Outbound:
+        """The merged team result of a closed round, for the team channel."""
+        instrument = self._instruments[round_.instrument_id]
+        counts = self._store.round_counts(key=key, round_id=round_.id)
+        result = merge(
+            instrument=instrument,
+            responses=self._store.submitted_answers(key=key, round_id=round_.id),
+            invited=counts.invited,
+            min_respondents=team.min_respondents,
+            min_text_respondents=team.min_text_respondents,
+        )
+        headline, details = render_result(
+            result=result, instrument=instrument, texts=Catalogue(team.locale)
+        )
+        return Outbound(
+            destination=Destination.team_channel(team=key.team), text=headline, details=details
+        )
+
+    def _help(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        coordinators = ", ".join(self._store.coordinators(key=key))
+        return [self._private(event, texts.t("help.text", coordinators=coordinators))]
+
+    def _add_coordinator(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        if len(command.args) != 1:
+            return [self._private(event, texts.t("coordinator.usage"))]
+        user = command.args[0].lstrip("@")
+        if not user:
+            return [self._private(event, texts.t("coordinator.usage"))]
+        added = self._store.add_coordinator(
+            key=key, user=user, added_by=event.sender.user, now=self._clock.now()
+        )
+        text_key = "coordinator.added" if added else "coordinator.already"
+        return [self._channel(key, texts.t(text_key, user=user))]
+
+    def _minimum(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        if len(command.args) != 1 or not command.args[0].isdigit():
+            return [self._private(event, texts.t("minimum.usage", floor=MIN_RESPONDENTS_FLOOR))]
+        value = int(command.args[0])
+        if value < MIN_RESPONDENTS_FLOOR:
+            return [self._private(event, texts.t("minimum.too_low", floor=MIN_RESPONDENTS_FLOOR))]
+        self._store.update_team(key=key, min_respondents=value)
+        return [self._channel(key, texts.t("minimum.set", value=value))]
+
+    def _language(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        locales = available_locales()
+        if len(command.args) != 1 or command.args[0].lower() not in locales:
+            return [self._private(event, texts.t("language.usage", locales=", ".join(locales)))]
+        locale = command.args[0].lower()
+        self._store.update_team(key=key, locale=locale)
+        return [self._channel(key, Catalogue(locale).t("language.set"))]
+
+    # ---------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _private(event: Inbound, text: str) -> Outbound:
+        return Outbound(
+            destination=Destination.ephemeral(team=event.team, user=event.sender.user), text=text
+        )
+
+    @staticmethod
+    def _channel(key: TeamKey, text: str) -> Outbound:
+        return Outbound(destination=Destination.team_channel(team=key.team), text=text)
+
+
+def _format_day(moment: datetime) -> str:
+    """A deadline as the Dutch date people write (``15-12-2026``)."""
+    return moment.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y")

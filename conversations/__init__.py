@@ -1,0 +1,1 @@
+"""Conversation content: the instruments (quickscan, checklist) the bot walks people through."""
