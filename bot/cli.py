@@ -94,9 +94,7 @@ def _demo(args: argparse.Namespace) -> int:
         assert isinstance(instrument, Quickscan)  # noqa: S101 - checked by Engine()
         try:
             adapter = ConsoleAdapter(engine=engine, roster=roster, show_dms=args.show_dms)
-            for line in demo_script(
-                instrument=instrument, names=names, seed=args.seed
-            ):
+            for line in demo_script(instrument=instrument, names=names, seed=args.seed):
                 if line.startswith("#") or "@team:" in line:
                     sys.stdout.write(f"\n{line}\n")
                 adapter.feed(line)

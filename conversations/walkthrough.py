@@ -181,7 +181,9 @@ class Walkthrough:
         instrument = self._instrument(participation)
         question = instrument.closing.open_questions[participation.position]
         step = self._after_open(instrument, participation.position)
-        return self._commit(participation, step, {open_item_id(question_id=question.id): text}, None)
+        return self._commit(
+            participation, step, {open_item_id(question_id=question.id): text}, None
+        )
 
     def _explain(self, participation: Participation) -> list[Outbound]:
         """A clear answer to text that fits no choice; nothing is changed."""
@@ -200,54 +202,47 @@ class Walkthrough:
     # ------------------------------------------------------------ transitions
 
     def _apply(self, participation: Participation, action: Action) -> list[Outbound]:
+        """Validate an action against the instrument, commit it, return the next prompt."""
         instrument = self._instrument(participation)
-        answers = self._store.answers(participation_id=participation.id)
         texts = self._catalogue(participation)
+        position = participation.position
         changes: dict[str, str | None] = {}
-        notice: str | None = None
-        verb = action.verb
-        step: _Step
-        if verb is Verb.GO:
+        step: _Step | None
+        if action.verb is Verb.GO:
+            answers = self._store.answers(participation_id=participation.id)
             step = self._resume(instrument, answers)
-        elif verb is Verb.PAUSE:
-            step = _Step(S.PAUSED, 0)
-            notice = texts.t("dm.paused")
-        elif verb is Verb.ANSWER:
+        elif action.verb is Verb.PAUSE:
+            return self._commit(participation, _Step(S.PAUSED, 0), {}, texts.t("dm.paused"))
+        elif action.verb is Verb.SEND:
+            return self._commit(participation, _Step(S.SUBMITTED, 0), {}, None, submitted=True)
+        elif action.verb is Verb.BACK:
+            step = self._back(instrument, participation)
+        elif action.verb is Verb.ANSWER:
             options = instrument.scale.options
             if action.arg is None or not 0 <= action.arg < len(options):
                 return [self._dm(participation, texts.t("dm.invalid_button"))]
-            question = instrument.questions[participation.position]
-            changes[question.id] = options[action.arg].code
-            step = self._after_question(instrument, {**answers, **changes}, participation.position)
-        elif verb is Verb.GRADE:
+            changes[instrument.questions[position].id] = options[action.arg].code
+            answers = self._store.answers(participation_id=participation.id)
+            step = self._after_question(instrument, {**answers, **changes}, position)
+        elif action.verb is Verb.GRADE:
             closing = instrument.closing
-            grade = action.arg
-            if grade is None or not closing.grade_min <= grade <= closing.grade_max:
+            if action.arg is None or not closing.grade_min <= action.arg <= closing.grade_max:
                 return [
                     self._dm(participation, texts.t("dm.bad_grade")),
                     self._prompt(participation, replace=False),
                 ]
-            cluster = instrument.clusters[participation.position]
-            changes[grade_item_id(cluster_id=cluster.id)] = str(grade)
-            step = self._after_grade(instrument, {**answers, **changes}, participation.position)
-        elif verb is Verb.SKIP:
-            question = instrument.closing.open_questions[participation.position]
-            changes[open_item_id(question_id=question.id)] = ""
-            step = self._after_open(instrument, participation.position)
-        elif verb is Verb.BACK:
-            step = self._back(instrument, participation)
-        elif verb is Verb.SEND:
-            return self._commit(participation, _Step(S.SUBMITTED, 0), {}, None, submitted=True)
-        else:  # Verb.EDIT
-            step = self._edit(instrument, participation, action.arg)
+            changes[grade_item_id(cluster_id=instrument.clusters[position].id)] = str(action.arg)
+            step = self._after_grade(instrument, position)
+        elif action.verb is Verb.SKIP:
+            open_question = instrument.closing.open_questions[position]
+            changes[open_item_id(question_id=open_question.id)] = ""
+            step = self._after_open(instrument, position)
+        else:  # Verb.EDIT: reopen, optionally at a question number
+            step = self._edit(instrument, action.arg)
             if step is None:
-                return [
-                    self._dm(
-                        participation,
-                        texts.t("dm.no_such_question", total=len(instrument.questions)),
-                    ),
-                ]
-        return self._commit(participation, step, changes, notice)
+                total = len(instrument.questions)
+                return [self._dm(participation, texts.t("dm.no_such_question", total=total))]
+        return self._commit(participation, step, changes, None)
 
     def _commit(
         self,
@@ -305,9 +300,7 @@ class Walkthrough:
                 return _Step(S.ANSWERING, index)
         return self._closing_entry(instrument, {k: v for k, v in answers.items() if v is not None})
 
-    def _after_grade(
-        self, instrument: Quickscan, answers: Mapping[str, str | None], position: int
-    ) -> _Step:
+    def _after_grade(self, instrument: Quickscan, position: int) -> _Step:
         if position + 1 < len(instrument.clusters):
             return _Step(S.GRADES, position + 1)
         if instrument.closing.open_questions:
@@ -332,9 +325,7 @@ class Walkthrough:
         open_questions = instrument.closing.open_questions
         return _Step(S.OPEN_QUESTIONS, len(open_questions) - 1) if open_questions else last_grade
 
-    def _edit(
-        self, instrument: Quickscan, participation: Participation, number: int | None
-    ) -> _Step | None:
+    def _edit(self, instrument: Quickscan, number: int | None) -> _Step | None:
         """Reopen: to the summary, or straight to question ``number`` (1-based)."""
         if number is None:
             return _Step(S.REVIEW, 0)

@@ -332,8 +332,10 @@ class Store:
                 self._insert(CoordinatorRow)
                 .values(team_id=team.id, user_ref=user, added_by=added_by, added_at=now)
                 .on_conflict_do_nothing(index_elements=["team_id", "user_ref"])
+                # RETURNING, not rowcount: reliable for ON CONFLICT DO NOTHING everywhere.
+                .returning(CoordinatorRow.user_ref)
             )
-            return _rowcount(session.execute(statement)) == 1
+            return session.execute(statement).first() is not None
 
     def coordinators(self, *, key: TeamKey) -> list[str]:
         """The team's coordinators, in the order they were added."""
@@ -483,8 +485,9 @@ class Store:
                     updated_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["round_id", "user_ref"])
+                .returning(ParticipationRow.id)
             )
-            created = _rowcount(session.execute(statement)) == 1
+            created = session.execute(statement).first() is not None
             participation = _load_participation(
                 session, ParticipationRow.round_id == round_id, ParticipationRow.user_ref == user
             )

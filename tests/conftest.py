@@ -50,6 +50,10 @@ class FakeClock:
         """The current fake time."""
         return self._now
 
+    def now(self) -> datetime:
+        """The current fake time (the engine's Clock protocol)."""
+        return self._now
+
     def advance(self, delta: timedelta | None = None, /, **kwargs: float) -> datetime:
         """Move the clock forward, by a timedelta or timedelta keyword arguments.
 
@@ -151,6 +155,8 @@ class _LocalPostgres:
                 "-c fsync=off",
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
+                "-c wal_level=minimal",
+                "-c max_wal_senders=0",
             ]
         )
         self.run(
