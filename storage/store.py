@@ -122,7 +122,7 @@ def _team_id_of(key: TeamKey) -> Any:
 def _load_participations(
     session: Session, *where: Any, order_by: Sequence[Any] = ()
 ) -> list[Participation]:
-    """Participations joined to their round and team (for the key), as records."""
+    """Participations joined to their round and team (which the key needs), as records."""
     query = (
         select(ParticipationRow, TeamRow)
         .join(RoundRow, RoundRow.id == ParticipationRow.round_id)

@@ -33,6 +33,15 @@ REQUIRE_POSTGRES_ENV = "QUICKSCAN_REQUIRE_POSTGRES"
 START_TIMEOUT_SECONDS = 60
 
 
+# Arguments: the pid to wait for, the directory to remove, then the stop command.
+_WATCHDOG_SCRIPT = """
+pid=$1; root=$2; shift 2
+while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+"$@" >/dev/null 2>&1
+rm -rf "$root"
+"""
+
+
 class FakeClock:
     """A controllable clock: the code under test takes ``now`` from it.
 
@@ -172,21 +181,36 @@ class _LocalPostgres:
             "start",
         )
 
+    def watch(self, *, pid: int) -> subprocess.Popen[bytes]:
+        """Start a watchdog that stops the server should pytest die without teardown.
+
+        A ``timeout`` or Ctrl-C twice kills pytest before its fixtures finish;
+        without this the server and its directory would outlive the run.
+        """
+        return subprocess.Popen(
+            ["sh", "-c", _WATCHDOG_SCRIPT, "watchdog", str(pid), str(self.root), *self._stop()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _stop(self) -> list[str]:
+        """The command that stops the server at once; the data is thrown away anyway."""
+        return [
+            *self.prefix,
+            str(self.bindir / "pg_ctl"),
+            "--pgdata",
+            str(self.data_dir),
+            "--mode",
+            "immediate",
+            "stop",
+        ]
+
     def stop(self) -> None:
-        """Stop at once; the data is thrown away anyway."""
+        """Stop the server."""
         subprocess.run(
-            [
-                *self.prefix,
-                str(self.bindir / "pg_ctl"),
-                "--pgdata",
-                str(self.data_dir),
-                "--mode",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=START_TIMEOUT_SECONDS,
-            check=False,
+            self._stop(), capture_output=True, timeout=START_TIMEOUT_SECONDS, check=False
         )
 
 
@@ -219,10 +243,13 @@ def postgres_server_url() -> Iterator[str]:
     if owner is not None:
         os.chown(root, owner.pw_uid, owner.pw_gid)
     server = _LocalPostgres(bindir=bindir, root=root, port=_free_port(), prefix=prefix)
+    watchdog = server.watch(pid=os.getpid())
     try:
         server.start()
         yield f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
     finally:
+        watchdog.terminate()
+        watchdog.wait(timeout=START_TIMEOUT_SECONDS)
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -61,7 +61,9 @@ def make_console(*, database_url: str, members: Sequence[str], clock: Clock) -> 
     roster = ConsoleRoster(members=members)
     engine = Engine(store=store, instruments=load_instruments(), roster=roster, clock=clock)
     out = io.StringIO()
-    return Console(adapter=ConsoleAdapter(engine=engine, roster=roster, out=out), out=out, store=store)
+    return Console(
+        adapter=ConsoleAdapter(engine=engine, roster=roster, out=out), out=out, store=store
+    )
 
 
 def walkthrough_lines(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -25,8 +26,16 @@ class BotProcess:
         env.pop("SLACK_BOT_TOKEN", None)
         env.pop("TELEGRAM_BOT_TOKEN", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "--database", database_url,
-             "--members", members],
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                "--database",
+                database_url,
+                "--members",
+                members,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -80,10 +89,9 @@ class BotProcess:
         self._reader.join(timeout=WAIT_SECONDS)
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None and not pipe.closed:
-                try:
+                # The process is gone: a failed flush of its stdin loses nothing.
+                with contextlib.suppress(BrokenPipeError):
                     pipe.close()
-                except BrokenPipeError:
-                    pass  # the process is gone; nothing left to flush
 
 
 @pytest.fixture
