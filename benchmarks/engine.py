@@ -26,6 +26,7 @@ copied into the README.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import random
@@ -134,8 +135,8 @@ class Latencies:
     def percentile_ms(self, *, fraction: float) -> float:
         """Nearest-rank percentile in milliseconds (``fraction`` 0.5 is the median)."""
         ordered = sorted(self.samples)
-        rank = max(1, round(fraction * len(ordered) + 0.5))
-        return ordered[min(rank, len(ordered)) - 1] * 1000
+        rank = min(max(1, math.ceil(fraction * len(ordered))), len(ordered))
+        return ordered[rank - 1] * 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -516,8 +517,8 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
         f"(best of {MERGE_REPEATS}), median {merged.median_ms:.0f} ms"
     )
     print(
-        f"report: submitted_answers of {members} responses {read.best_ms:.1f} ms, "
-        f"+ merge {read_and_merge.best_ms:.1f} ms (best of {MERGE_REPEATS}), "
+        f"report: {members} real responses: submitted_answers {read.best_ms:.1f} ms, "
+        f"with merge {read_and_merge.best_ms:.1f} ms (best of {MERGE_REPEATS}), "
         f"median {read_and_merge.median_ms:.1f} ms"
     )
 
