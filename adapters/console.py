@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.engine import Engine
+from bot.i18n import Catalogue
 from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
 from storage.keys import TeamKey
 
@@ -62,10 +63,7 @@ class ConsoleAdapter:
             return
         match = _LINE_RE.match(stripped)
         if match is None:
-            self._write(
-                "[console] Regel niet begrepen; gebruik '<naam>@team: <tekst>' of "
-                "'<naam>@dm: <tekst>'."
-            )
+            self._write(f"[console] {Catalogue().t('console.bad_line')}")
             return
         name, text = match["name"], match["text"].strip()
         self.roster.add(name)
@@ -104,10 +102,7 @@ class ConsoleAdapter:
     def run(self, stream: TextIO, *, interactive: bool) -> None:
         """Read lines until end of input; on a terminal, prompt for each line."""
         if interactive:
-            self._write(
-                "Quickscan-bot (console). Typ '<naam>@team: /quickscan start' of "
-                "'<naam>@dm: <antwoord>'. Ctrl-D stopt."
-            )
+            self._write(Catalogue().t("console.welcome"))
         while True:
             if interactive:
                 self.out.write("> ")

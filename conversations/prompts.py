@@ -48,10 +48,15 @@ def dm(
     )
 
 
-def nav_button(turn: Turn, key: str, verb: Verb, position: int, arg: int | None = None) -> Button:
-    """A button whose payload names this participation, verb and position."""
+def choice_button(turn: Turn, label: str, verb: Verb, position: int, arg: int | None) -> Button:
+    """A button whose payload names this participation, verb, position and choice."""
     action = Action(participation_id=turn.participation.id, verb=verb, position=position, arg=arg)
-    return Button(label=turn.texts.t(key), payload=action.encode())
+    return Button(label=label, payload=action.encode())
+
+
+def nav_button(turn: Turn, key: str, verb: Verb, position: int) -> Button:
+    """A navigation button labelled from the catalogue."""
+    return choice_button(turn, turn.texts.t(key), verb, position, None)
 
 
 def invitation(turn: Turn, *, opened_by: str) -> Outbound:
@@ -116,15 +121,7 @@ def _question(turn: Turn, *, replace: bool) -> Outbound:
     if current is not None:
         lines += ["", texts.t("q.current", answer=current)]
     answers = tuple(
-        Button(
-            label=option.code,
-            payload=Action(
-                participation_id=turn.participation.id,
-                verb=Verb.ANSWER,
-                position=index,
-                arg=option_index,
-            ).encode(),
-        )
+        choice_button(turn, option.code, Verb.ANSWER, index, option_index)
         for option_index, option in enumerate(instrument.scale.options)
     )
     return dm(
@@ -158,15 +155,7 @@ def _grade(turn: Turn, *, replace: bool) -> Outbound:
     if current is not None:
         lines += ["", texts.t("q.current", answer=current)]
     grades = tuple(
-        Button(
-            label=str(grade),
-            payload=Action(
-                participation_id=turn.participation.id,
-                verb=Verb.GRADE,
-                position=index,
-                arg=grade,
-            ).encode(),
-        )
+        choice_button(turn, str(grade), Verb.GRADE, index, grade)
         for grade in range(closing.grade_min, closing.grade_max + 1)
     )
     return dm(
