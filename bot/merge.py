@@ -12,6 +12,7 @@ priorities, trends between rounds) can reuse the distributions without re-counti
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from bot.labels import DEFAULT_RULES, Label, LabelRules, classify
 
 if TYPE_CHECKING:
     from conversations.instrument import Cluster, Factor, Question, Quickscan, ScaleOption
@@ -56,6 +59,10 @@ class Distribution:
             None when nothing was scored.
         unknown_share: Share of answers without a score ("weet ik niet / geen zicht");
             0.0 when there are no answers.
+        positive: Scored answers above the midpoint of the scale (``++`` and ``+``).
+        negative: Scored answers below the midpoint (``-`` and ``--``).
+        stdev: Population standard deviation of the scores: a positive mean with a
+            large spread means "positive on average, but no agreement".
     """
 
     counts: Mapping[str, int]
@@ -63,6 +70,30 @@ class Distribution:
     scored: int
     mean: float | None
     unknown_share: float
+    positive: int = 0
+    negative: int = 0
+    stdev: float | None = None
+
+    @property
+    def positive_share(self) -> float:
+        """Share of the scored answers above the scale's midpoint (``++``/``+``)."""
+        return self.positive / self.scored if self.scored else 0.0
+
+    @property
+    def negative_share(self) -> float:
+        """Share of the scored answers below the scale's midpoint (``-``/``--``)."""
+        return self.negative / self.scored if self.scored else 0.0
+
+    def label(self, *, rules: LabelRules = DEFAULT_RULES) -> Label:
+        """The reading of this distribution under ``rules`` (see bot/labels.py)."""
+        return classify(
+            respondents=self.respondents,
+            unknown_share=self.unknown_share,
+            positive_share=self.positive_share,
+            negative_share=self.negative_share,
+            mean=self.mean,
+            rules=rules,
+        )
 
     def share(self, code: str) -> float:
         """Share of the answers with ``code``; 0.0 when there are no answers.
@@ -91,6 +122,7 @@ class ItemResult:
     text: str
     factor: int
     distribution: Distribution
+    label: Label
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +133,7 @@ class FactorResult:
     short_name: str
     cluster_id: str
     distribution: Distribution
+    label: Label
     items: tuple[ItemResult, ...]
 
 
@@ -159,6 +192,7 @@ class TeamResult:
     itemised: bool
     clusters: tuple[ClusterResult, ...]
     open_answers: Mapping[str, tuple[str, ...]]
+    rules: LabelRules = DEFAULT_RULES
 
     def factors(self) -> tuple[FactorResult, ...]:
         """All factor results in instrument order, across clusters."""
@@ -178,19 +212,31 @@ def distribution(*, counts: Mapping[str, int], options: Sequence[ScaleOption]) -
     """
     ordered = {option.code: counts.get(option.code, 0) for option in options}
     respondents = sum(ordered.values())
-    scored = 0
-    total = 0
+    scores = [option.score for option in options if option.score is not None]
+    midpoint = (min(scores) + max(scores)) / 2 if scores else 0.0
+    scored = total = squares = positive = negative = 0
     for option in options:
-        if option.score is not None:
-            scored += ordered[option.code]
-            total += option.score * ordered[option.code]
-    unknown = respondents - scored
+        count = ordered[option.code]
+        if option.score is None or not count:
+            continue
+        scored += count
+        total += option.score * count
+        squares += option.score * option.score * count
+        if option.score > midpoint:
+            positive += count
+        elif option.score < midpoint:
+            negative += count
+    mean = total / scored if scored else None
+    stdev = math.sqrt(max(squares / scored - mean * mean, 0.0)) if mean is not None else None
     return Distribution(
         counts=MappingProxyType(ordered),
         respondents=respondents,
         scored=scored,
-        mean=total / scored if scored else None,
-        unknown_share=unknown / respondents if respondents else 0.0,
+        mean=mean,
+        unknown_share=(respondents - scored) / respondents if respondents else 0.0,
+        positive=positive,
+        negative=negative,
+        stdev=stdev,
     )
 
 
@@ -213,6 +259,7 @@ def merge(
     invited: int,
     min_respondents: int,
     min_text_respondents: int,
+    rules: LabelRules = DEFAULT_RULES,
 ) -> TeamResult:
     """Merge the submitted answers of one team.
 
@@ -226,6 +273,7 @@ def merge(
         invited: Number of staff invited.
         min_respondents: Minimum respondents for any item-level result or grade.
         min_text_respondents: Minimum respondents for showing open answers.
+        rules: The team's label thresholds.
 
     Returns:
         The merged result; see :class:`TeamResult` for what the thresholds leave out.
@@ -241,11 +289,14 @@ def merge(
             itemised=False,
             clusters=(),
             open_answers=_EMPTY_OPEN_ANSWERS,
+            rules=rules,
         )
     tally = _tally(responses)
     numbers = {question.id: number for number, question in enumerate(instrument.questions, 1)}
     clusters = tuple(
-        _cluster_result(instrument=instrument, cluster=cluster, tally=tally, numbers=numbers)
+        _cluster_result(
+            instrument=instrument, cluster=cluster, tally=tally, numbers=numbers, rules=rules
+        )
         for cluster in instrument.clusters
     )
     open_answers = (
@@ -261,6 +312,7 @@ def merge(
         itemised=True,
         clusters=clusters,
         open_answers=open_answers,
+        rules=rules,
     )
 
 
@@ -274,21 +326,33 @@ def _tally(responses: Iterable[Mapping[str, str]]) -> _Tally:
 
 
 def _item_result(
-    *, question: Question, number: int, options: Sequence[ScaleOption], tally: _Tally
+    *,
+    question: Question,
+    number: int,
+    options: Sequence[ScaleOption],
+    tally: _Tally,
+    rules: LabelRules,
 ) -> ItemResult:
     """The result of one question, read from the tally."""
     counts = {option.code: tally.get((question.id, option.code), 0) for option in options}
+    answers = distribution(counts=counts, options=options)
     return ItemResult(
         question_id=question.id,
         number=number,
         text=question.text,
         factor=question.factor,
-        distribution=distribution(counts=counts, options=options),
+        distribution=answers,
+        label=answers.label(rules=rules),
     )
 
 
 def _factor_result(
-    *, instrument: Quickscan, factor: Factor, tally: _Tally, numbers: Mapping[str, int]
+    *,
+    instrument: Quickscan,
+    factor: Factor,
+    tally: _Tally,
+    numbers: Mapping[str, int],
+    rules: LabelRules,
 ) -> FactorResult:
     """The result of one success factor: its items, and their answers pooled."""
     items = tuple(
@@ -297,17 +361,19 @@ def _factor_result(
             number=numbers[question.id],
             options=instrument.scale.options,
             tally=tally,
+            rules=rules,
         )
         for question in instrument.questions_of(factor.number)
+    )
+    pooled = pool(
+        distributions=(item.distribution for item in items), options=instrument.scale.options
     )
     return FactorResult(
         number=factor.number,
         short_name=factor.short_name,
         cluster_id=factor.cluster,
-        distribution=pool(
-            distributions=(item.distribution for item in items),
-            options=instrument.scale.options,
-        ),
+        distribution=pooled,
+        label=pooled.label(rules=rules),
         items=items,
     )
 
@@ -334,11 +400,18 @@ def _grade_result(*, instrument: Quickscan, cluster: Cluster, tally: _Tally) -> 
 
 
 def _cluster_result(
-    *, instrument: Quickscan, cluster: Cluster, tally: _Tally, numbers: Mapping[str, int]
+    *,
+    instrument: Quickscan,
+    cluster: Cluster,
+    tally: _Tally,
+    numbers: Mapping[str, int],
+    rules: LabelRules,
 ) -> ClusterResult:
     """The result of one cluster: its factors, their answers pooled, and its grade."""
     factors = tuple(
-        _factor_result(instrument=instrument, factor=factor, tally=tally, numbers=numbers)
+        _factor_result(
+            instrument=instrument, factor=factor, tally=tally, numbers=numbers, rules=rules
+        )
         for factor in instrument.factors_of(cluster.id)
     )
     return ClusterResult(
