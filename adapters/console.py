@@ -95,7 +95,9 @@ class ConsoleAdapter:
                     continue
             self._block(tag, message.text, message.buttons)
             if message.image is not None:
-                self._write(f"  [afbeelding: {message.image}]")
+                self._write(f"  [{Catalogue().t('console.image')}: {message.image}]")
+            if message.file is not None:
+                self._write(f"  [{Catalogue().t('console.file')}: {message.file}]")
             if message.details:
                 self._block(tag, message.details, ())
 

@@ -454,6 +454,8 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
             instruments={INSTRUMENT_ID: instrument},
             roster=ConsoleRoster(members=names),
             clock=FixedClock(moment=BENCH_TIME),
+            # The benchmark never closes its round, so no chart or export is written.
+            output_dir=Path(tempfile.gettempdir()) / "quickscan-benchmark",
             default_instrument=INSTRUMENT_ID,
         )
         print(f"database: {label}")

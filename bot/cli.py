@@ -52,15 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--colleagues", type=int, default=6, help="simulated colleagues (default 6)")
     demo.add_argument("--seed", type=int, default=2013, help="seed of the simulated answers")
     demo.add_argument("--show-dms", action="store_true", help="also print every private message")
+    demo.add_argument("--output", type=Path, help="where the chart goes (default: data dir/demo)")
     sub.add_parser("check", help="load and validate the instrument files")
     return parser
 
 
-def _engine(*, database_url: str, roster: ConsoleRoster) -> tuple[Engine, Instruments]:
+def _engine(
+    *, database_url: str, roster: ConsoleRoster, output_dir: Path | None = None
+) -> tuple[Engine, Instruments]:
     settings = load_settings()
     instruments = load_instruments(directories=settings.instrument_dirs)
     store = Store.open(url=database_url)
-    engine = Engine(store=store, instruments=instruments, roster=roster, clock=SystemClock())
+    engine = Engine(
+        store=store,
+        instruments=instruments,
+        roster=roster,
+        clock=SystemClock(),
+        output_dir=output_dir or settings.output_dir,
+    )
     return engine, instruments
 
 
@@ -89,7 +98,8 @@ def _demo(args: argparse.Namespace) -> int:
     roster = ConsoleRoster(members=["coordinator", *names])
     with tempfile.TemporaryDirectory(prefix="quickscan-demo-") as folder:
         url = f"sqlite:///{Path(folder) / 'demo.sqlite3'}"
-        engine, instruments = _engine(database_url=url, roster=roster)
+        output = args.output or load_settings().output_dir / "demo"
+        engine, instruments = _engine(database_url=url, roster=roster, output_dir=output)
         instrument = instruments[DEFAULT_INSTRUMENT]
         assert isinstance(instrument, Quickscan)  # noqa: S101 - checked by Engine()
         try:

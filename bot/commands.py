@@ -21,6 +21,9 @@ class Sub(enum.StrEnum):
     COORDINATOR = "coordinator"
     MINIMUM = "minimum"
     TAAL = "taal"
+    EXPORT = "export"
+    GRAFIEK = "grafiek"
+    DREMPEL = "drempel"
 
 
 ALIASES: dict[str, Sub] = {
@@ -39,6 +42,14 @@ ALIASES: dict[str, Sub] = {
     "min": Sub.MINIMUM,
     "taal": Sub.TAAL,
     "language": Sub.TAAL,
+    "export": Sub.EXPORT,
+    "exporteer": Sub.EXPORT,
+    "grafiek": Sub.GRAFIEK,
+    "chart": Sub.GRAFIEK,
+    "drempel": Sub.DREMPEL,
+    "drempels": Sub.DREMPEL,
+    "threshold": Sub.DREMPEL,
+    "thresholds": Sub.DREMPEL,
 }
 
 COMMAND_WORD = "/quickscan"

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from storage.db import default_database_url
 
 
@@ -20,6 +22,7 @@ class Settings:
 
     database_url: str
     instrument_dirs: tuple[Path, ...]
+    output_dir: Path
     slack_bot_token: str | None
     telegram_bot_token: str | None
 
@@ -42,6 +45,10 @@ def load_settings(*, environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=env.get("QUICKSCAN_DATABASE_URL") or default_database_url(),
         instrument_dirs=dirs,
+        output_dir=Path(
+            env.get("QUICKSCAN_OUTPUT_DIR")
+            or Path(platformdirs.user_data_dir("quickscan-bot")) / "output"
+        ),
         slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
     )

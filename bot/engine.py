@@ -7,12 +7,14 @@ the returned :class:`Outbound` messages. The engine imports no adapter.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.commands import is_command
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound, Where
 from bot.ports import Roster
+from bot.results import Results
 from bot.team_commands import TeamCommands
 from conversations.instrument import Checklist, Quickscan
 from conversations.walkthrough import Walkthrough
@@ -31,6 +33,7 @@ class Engine:
         instruments: Mapping[str, Quickscan | Checklist],
         roster: Roster,
         clock: Clock,
+        output_dir: Path,
         default_instrument: str = DEFAULT_INSTRUMENT,
     ) -> None:
         quickscans = {
@@ -40,12 +43,16 @@ class Engine:
             raise ValueError(f"default instrument {default_instrument!r} is not a quickscan")
         self.store = store
         self.walkthrough = Walkthrough(store=store, instruments=quickscans, clock=clock)
+        self.results = Results(
+            store=store, instruments=quickscans, clock=clock, output_dir=output_dir
+        )
         self.team_commands = TeamCommands(
             store=store,
             instruments=quickscans,
             roster=roster,
             clock=clock,
             walkthrough=self.walkthrough,
+            results=self.results,
             default_instrument=default_instrument,
         )
 

@@ -16,7 +16,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 GRADE_PREFIX = "grade:"
 OPEN_PREFIX = "open:"
 _EMPTY_OPEN_ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+_EMPTY_MENTIONS: Mapping[int, int] = MappingProxyType({})
+PRIORITY_QUESTION_ID = "priority"
 
 # One stored answer as (item id, value); the tally counts each distinct pair once.
 _Tally = Counter[tuple[str, str]]
@@ -183,6 +185,9 @@ class TeamResult:
             in an order unrelated to who answered when. Empty unless itemised and at
             least ``min_text_respondents`` answered, since texts identify people sooner
             than numbers do.
+        rules: The label thresholds the labels were computed with.
+        priority_mentions: Per factor number, how many respondents named it in their
+            own priority answer (counts only; empty when not itemised).
     """
 
     instrument_id: str
@@ -193,6 +198,7 @@ class TeamResult:
     clusters: tuple[ClusterResult, ...]
     open_answers: Mapping[str, tuple[str, ...]]
     rules: LabelRules = DEFAULT_RULES
+    priority_mentions: Mapping[int, int] = field(default_factory=lambda: _EMPTY_MENTIONS)
 
     def factors(self) -> tuple[FactorResult, ...]:
         """All factor results in instrument order, across clusters."""
@@ -313,7 +319,30 @@ def merge(
         clusters=clusters,
         open_answers=open_answers,
         rules=rules,
+        priority_mentions=_priority_mentions(instrument=instrument, tally=tally),
     )
+
+
+def _priority_mentions(*, instrument: Quickscan, tally: _Tally) -> Mapping[int, int]:
+    """Per success factor, how many respondents name it in their own priority answer.
+
+    A factor is named when the answer contains one of its keyword stems (instrument
+    data). Only counts leave this function, never the texts, so the numbers can be
+    shown even where the texts themselves are below the text threshold.
+    """
+    item_id = open_item_id(question_id=PRIORITY_QUESTION_ID)
+    stems = [
+        (factor.number, [k.lower() for k in factor.keywords]) for factor in instrument.factors
+    ]
+    mentions: Counter[int] = Counter()
+    for (answered_item, value), count in tally.items():
+        if answered_item != item_id or not isinstance(value, str):
+            continue
+        text = value.lower()
+        for number, keywords in stems:
+            if any(keyword in text for keyword in keywords):
+                mentions[number] += count
+    return MappingProxyType(dict(mentions))
 
 
 def _tally(responses: Iterable[Mapping[str, str]]) -> _Tally:

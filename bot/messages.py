@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.limits import BUTTON_LABEL_MAX_CHARS, check_payload
+from bot.report import TeamReport
 
 
 class Where(enum.StrEnum):
@@ -113,6 +114,9 @@ class Outbound:
             same DM (Slack chat.update, Telegram editMessageText); adapters that
             cannot edit simply send a new message.
         details: Follow-up text for a thread or a second message (long tables).
+        file: A document to attach (the .xlsx export).
+        report: The neutral team report behind a result post, so an adapter can
+            render it natively (Block Kit); ``text``/``details`` are its text form.
     """
 
     destination: Destination
@@ -121,3 +125,5 @@ class Outbound:
     image: Path | None = None
     replace_previous: bool = False
     details: str | None = None
+    file: Path | None = None
+    report: TeamReport | None = None

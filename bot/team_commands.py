@@ -14,23 +14,24 @@ from bot.clock import Clock
 from bot.commands import Command, Sub, parse_command
 from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue, available_locales
-from bot.merge import merge
+from bot.labels import LabelRules
 from bot.messages import Destination, Inbound, Outbound
 from bot.ports import Roster
-from bot.result_text import render_result
+from bot.results import Results
 from conversations.instrument import Quickscan
 from conversations.walkthrough import Walkthrough
 from storage.keys import TeamKey
 from storage.records import (
     MIN_RESPONDENTS_FLOOR,
-    Round,
     RoundAlreadyOpenError,
     RoundNotOpenError,
     Team,
 )
 from storage.store import Store
 
-COORDINATOR_ONLY = frozenset({Sub.START, Sub.SLUIT, Sub.COORDINATOR, Sub.MINIMUM, Sub.TAAL})
+COORDINATOR_ONLY = frozenset(
+    {Sub.START, Sub.SLUIT, Sub.COORDINATOR, Sub.MINIMUM, Sub.TAAL, Sub.EXPORT}
+)
 
 
 class TeamCommands:
@@ -44,8 +45,10 @@ class TeamCommands:
         roster: Roster,
         clock: Clock,
         walkthrough: Walkthrough,
+        results: Results,
         default_instrument: str,
     ) -> None:
+        self._results = results
         self._store = store
         self._instruments = instruments
         self._roster = roster
@@ -76,6 +79,9 @@ class TeamCommands:
             Sub.COORDINATOR: self._add_coordinator,
             Sub.MINIMUM: self._minimum,
             Sub.TAAL: self._language,
+            Sub.EXPORT: self._export,
+            Sub.GRAFIEK: self._chart,
+            Sub.DREMPEL: self._thresholds,
         }
         return handlers[command.sub](event, key, team, command, texts)
 
@@ -175,25 +181,55 @@ class TeamCommands:
             closed = self._store.close_round(key=key, round_id=round_.id, now=self._clock.now())
         except RoundNotOpenError:
             return [self._private(event, texts.t("close.none"))]
-        return [self.result_message(key=key, team=team, round_=closed)]
+        return self._results.result_messages(team=team, round_=closed)
 
-    def result_message(self, *, key: TeamKey, team: Team, round_: Round) -> Outbound:
-        """The merged team result of a closed round, for the team channel."""
-        instrument = self._instruments[round_.instrument_id]
-        counts = self._store.round_counts(key=key, round_id=round_.id)
-        result = merge(
-            instrument=instrument,
-            responses=self._store.submitted_answers(key=key, round_id=round_.id),
-            invited=counts.invited,
-            min_respondents=team.min_respondents,
-            min_text_respondents=team.min_text_respondents,
-        )
-        headline, details = render_result(
-            result=result, instrument=instrument, texts=Catalogue(team.locale)
-        )
-        return Outbound(
-            destination=Destination.team_channel(team=key.team), text=headline, details=details
-        )
+    def _export(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        round_ = self._results.latest_closed(key=key)
+        if round_ is None:
+            return [self._private(event, texts.t("export.none"))]
+        message = self._results.export_message(team=team, round_=round_, user=event.sender.user)
+        if message is None:
+            return [self._private(event, texts.t("export.too_few"))]
+        return [self._private(event, texts.t("export.sending")), message]
+
+    def _chart(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        per_item = bool(command.args) and command.args[0].lower() in {"vragen", "questions"}
+        if command.args and not per_item:
+            return [self._private(event, texts.t("chart.usage"))]
+        round_ = self._results.latest_closed(key=key)
+        if round_ is None:
+            return [self._private(event, texts.t("export.none"))]
+        message = self._results.chart_message(team=team, round_=round_, per_item=per_item)
+        if message is None:
+            return [self._private(event, texts.t("export.too_few"))]
+        return [message]
+
+    def _thresholds(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        if not command.args:
+            return [self._private(event, _describe_rules(team, texts))]
+        if not self._store.is_coordinator(key=key, user=event.sender.user):
+            return [self._private(event, texts.t("cmd.not_coordinator"))]
+        if command.args[0].lower() in {"standaard", "default"} and len(command.args) == 1:
+            updated = self._store.update_team(key=key, label_rules={})
+            return [self._channel(key, _describe_rules(updated, texts))]
+        if len(command.args) != 2 or command.args[0] not in LabelRules.names():
+            return [
+                self._private(
+                    event, texts.t("threshold.usage", names=", ".join(LabelRules.names()))
+                )
+            ]
+        name, raw = command.args
+        value = _parse_threshold(name, raw)
+        if value is None:
+            return [self._private(event, texts.t("threshold.bad_value", name=name, text=raw))]
+        updated = self._store.update_team(key=key, label_rules={**team.label_rules, name: value})
+        return [self._channel(key, _describe_rules(updated, texts))]
 
     def _help(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
@@ -252,3 +288,27 @@ class TeamCommands:
 def _format_day(moment: datetime) -> str:
     """A deadline as the Dutch date people write (``15-12-2026``)."""
     return moment.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y")
+
+
+MEAN_RULE = "werkpunt_gemiddelde"
+
+
+def _parse_threshold(name: str, raw: str) -> float | None:
+    """A percentage (0-100) for the share rules, a score for the mean rule; None if invalid."""
+    try:
+        value = float(raw.rstrip("%").replace(",", "."))
+    except ValueError:
+        return None
+    if name == MEAN_RULE:
+        return value if 1 <= value <= 5 else None
+    return value / 100 if 0 <= value <= 100 else None
+
+
+def _describe_rules(team: Team, texts: Catalogue) -> str:
+    rules = LabelRules.from_mapping(team.label_rules)
+    lines = [texts.t("threshold.title")]
+    for name, value in rules.as_mapping().items():
+        shown = f"{value:g}".replace(".", ",") if name == MEAN_RULE else f"{round(value * 100)} %"
+        lines.append(texts.t(f"threshold.{name}", value=shown))
+    lines.append(texts.t("threshold.how"))
+    return "\n".join(lines)

@@ -206,6 +206,12 @@ class Factor(_Model):
     sentence: Text
     cluster: Id
     subthemes: tuple[SubTheme, ...] = ()
+    # The Gereedschapskist tool that works on this factor, named with a priority.
+    tool: Text | None = None
+    # One concrete first step suggested when the team result makes this a priority.
+    first_step: Text | None = None
+    # Word stems that, in respondents' own priority answers, point at this factor.
+    keywords: tuple[Text, ...] = ()
 
 
 class Question(_Model):

@@ -108,6 +108,8 @@ class TeamRow(Base):
         default=DEFAULT_MIN_TEXT_RESPONDENTS,
         server_default=text(str(DEFAULT_MIN_TEXT_RESPONDENTS)),
     )
+    # The team's overrides of the label thresholds (bot/labels.py), as a JSON object.
+    label_rules: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -8,7 +8,8 @@ closed.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage.keys import ConversationKey, TeamKey
@@ -47,6 +48,7 @@ class Team:
     min_respondents: int
     min_text_respondents: int
     created_at: datetime
+    label_rules: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ team's rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
@@ -70,7 +71,23 @@ def _team_record(row: TeamRow) -> Team:
         min_respondents=row.min_respondents,
         min_text_respondents=row.min_text_respondents,
         created_at=row.created_at,
+        label_rules=_decode_rules(row.label_rules),
     )
+
+
+def _decode_rules(stored: str) -> dict[str, float]:
+    """A team's label threshold overrides; anything malformed counts as no override."""
+    try:
+        data = json.loads(stored or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(name): float(value)
+        for name, value in data.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 def _round_record(row: RoundRow) -> Round:
@@ -279,8 +296,11 @@ class Store:
         locale: str | None = None,
         min_respondents: int | None = None,
         min_text_respondents: int | None = None,
+        label_rules: Mapping[str, float] | None = None,
     ) -> Team:
         """Change team settings; None leaves a setting as it is.
+
+        ``label_rules`` replaces the team's threshold overrides as a whole.
 
         The thresholds protect anonymity, so they cannot go below
         ``MIN_RESPONDENTS_FLOOR`` whatever a coordinator types.
@@ -304,6 +324,8 @@ class Store:
                 row.min_respondents = min_respondents
             if min_text_respondents is not None:
                 row.min_text_respondents = min_text_respondents
+            if label_rules is not None:
+                row.label_rules = json.dumps(dict(sorted(label_rules.items())))
             session.flush()
             return _team_record(row)
 

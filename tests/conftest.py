@@ -59,6 +59,11 @@ class FakeClock:
         """The current fake time."""
         return self._now
 
+    @staticmethod
+    def default_start() -> datetime:
+        """Monday 6 January 2025, 09:00 UTC: the tests' usual "now"."""
+        return datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
     def now(self) -> datetime:
         """The current fake time (the engine's Clock protocol)."""
         return self._now
@@ -80,7 +85,7 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake clock at Monday 6 January 2025, 09:00 UTC."""
-    return FakeClock(start=datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
+    return FakeClock(start=FakeClock.default_start())
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from adapters.console import ConsoleAdapter, ConsoleRoster
 from bot.clock import Clock
@@ -55,11 +56,19 @@ def parse_blocks(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
         yield tag, "\n".join(body)
 
 
-def make_console(*, database_url: str, members: Sequence[str], clock: Clock) -> Console:
+def make_console(
+    *, database_url: str, members: Sequence[str], clock: Clock, output_dir: Path
+) -> Console:
     """An engine on ``database_url`` behind a console adapter that prints to a buffer."""
     store = Store.open(url=database_url)
     roster = ConsoleRoster(members=members)
-    engine = Engine(store=store, instruments=load_instruments(), roster=roster, clock=clock)
+    engine = Engine(
+        store=store,
+        instruments=load_instruments(),
+        roster=roster,
+        clock=clock,
+        output_dir=output_dir,
+    )
     out = io.StringIO()
     return Console(
         adapter=ConsoleAdapter(engine=engine, roster=roster, out=out), out=out, store=store

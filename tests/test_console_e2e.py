@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, make_console, texts_for, walkthrough_lines
@@ -11,8 +12,12 @@ SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
 ANSWERS = {"anna": "++", "bram": "+", "chris": "+", "dewi": "+/-", "eva": "-", "fatima": "?"}
 
 
-def test_a_whole_round_with_six_members(database_url: str, clock: FakeClock) -> None:
-    console = make_console(database_url=database_url, members=SIX, clock=clock)
+def test_a_whole_round_with_six_members(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX, clock=clock, output_dir=tmp_path
+    )
     try:
         started = console.say("anna@team: /quickscan start 15-01")
         team = texts_for(started, "team")
@@ -96,9 +101,13 @@ def test_a_whole_round_with_six_members(database_url: str, clock: FakeClock) -> 
         console.store.close()
 
 
-def test_four_members_get_participation_only(database_url: str, clock: FakeClock) -> None:
+def test_four_members_get_participation_only(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
     four = SIX[:4]
-    console = make_console(database_url=database_url, members=four, clock=clock)
+    console = make_console(
+        database_url=database_url, members=four, clock=clock, output_dir=tmp_path
+    )
     try:
         console.say("anna@team: /quickscan start")
         for name in four:
@@ -113,8 +122,10 @@ def test_four_members_get_participation_only(database_url: str, clock: FakeClock
         console.store.close()
 
 
-def test_bad_commands_change_nothing(database_url: str, clock: FakeClock) -> None:
-    console = make_console(database_url=database_url, members=SIX, clock=clock)
+def test_bad_commands_change_nothing(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX, clock=clock, output_dir=tmp_path
+    )
     try:
         unknown = console.say("anna@team: /quickscan begni")
         assert "'begni' is geen quickscan-opdracht" in texts_for(unknown, "team>anna")[0]
@@ -139,8 +150,10 @@ def test_bad_commands_change_nothing(database_url: str, clock: FakeClock) -> Non
         console.store.close()
 
 
-def test_english_interface(database_url: str, clock: FakeClock) -> None:
-    console = make_console(database_url=database_url, members=SIX[:2], clock=clock)
+def test_english_interface(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX[:2], clock=clock, output_dir=tmp_path
+    )
     try:
         console.say("anna@team: /quickscan language en")
         started = console.say("anna@team: /quickscan start")

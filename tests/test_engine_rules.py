@@ -37,7 +37,11 @@ class Roster:
 def engine(tmp_path: Path, clock: FakeClock) -> Iterator[Engine]:
     store = Store.open(url=f"sqlite:///{tmp_path / 'rules.sqlite3'}")
     yield Engine(
-        store=store, instruments=load_instruments(), roster=Roster("anna", "bram"), clock=clock
+        store=store,
+        instruments=load_instruments(),
+        roster=Roster("anna", "bram"),
+        clock=clock,
+        output_dir=tmp_path / "output",
     )
     store.close()
 

@@ -1,0 +1,51 @@
+"""The neutral team report: what every adapter renders, natively or as text.
+
+It bundles the merged result with what the team should do with it, so the
+console, Slack and Telegram all show the same priorities and lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.merge import TeamResult
+from bot.priorities import Suggestions, suggest
+from bot.trend import FactorChange, compare
+from conversations.instrument import Quickscan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeamReport:
+    """A closed round's team result, ready to render.
+
+    Attributes:
+        instrument: The instrument, for titles, factor names and follow-up questions.
+        result: The merged answers (anonymity thresholds already applied).
+        suggestions: Priorities and the discuss / investigate lists.
+        trend: Per factor change since the previous round (empty if none).
+        chart: The diverging bar chart PNG, when one was drawn.
+    """
+
+    instrument: Quickscan
+    result: TeamResult
+    suggestions: Suggestions
+    trend: tuple[FactorChange, ...]
+    chart: Path | None
+
+
+def build_report(
+    *,
+    instrument: Quickscan,
+    result: TeamResult,
+    previous: TeamResult | None,
+    chart: Path | None,
+) -> TeamReport:
+    """Derive suggestions and trend from a merged result."""
+    return TeamReport(
+        instrument=instrument,
+        result=result,
+        suggestions=suggest(instrument=instrument, result=result),
+        trend=compare(previous=previous, current=result) if previous is not None else (),
+        chart=chart,
+    )
