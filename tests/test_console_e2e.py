@@ -165,3 +165,55 @@ def test_english_interface(database_url: str, clock: FakeClock, tmp_path: Path) 
         assert "Vindt de school het belangrijk om samen te werken met ouders?" in prompt
     finally:
         console.store.close()
+
+
+def test_chart_export_thresholds_and_trend(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX, clock=clock, output_dir=tmp_path
+    )
+    try:
+        none_yet = console.say("anna@team: /quickscan export")
+        assert "nog geen gesloten" in texts_for(none_yet, "team>anna")[0]
+        console.say("anna@team: /quickscan start")
+        for name in SIX:
+            console.say(*walkthrough_lines(name, answer=ANSWERS[name]))
+        closed = console.say("anna@team: /quickscan sluit")
+        assert "[afbeelding: " in console.out.getvalue()
+        assert "*Voor het teamoverleg*" in texts_for(closed, "team")[1]
+
+        chart = console.say("bram@team: /quickscan grafiek vragen")
+        (posted,) = texts_for(chart, "team")
+        assert "Quickscan per vraag (6 ingevulde quickscans)" in posted
+        image = Path(posted.split("[afbeelding: ")[1].rstrip("]"))
+        assert image.read_bytes().startswith(b"\x89PNG")
+
+        refused = console.say("bram@team: /quickscan export")
+        assert "Alleen een coördinator" in texts_for(refused, "team>bram")[0]
+        exported = console.say("anna@team: /quickscan export")
+        assert "Excel-bestand" in texts_for(exported, "team>anna")[0]
+        (dm,) = texts_for(exported, "dm:anna")
+        workbook = Path(dm.split("[bestand: ")[1].rstrip("]"))
+        assert workbook.suffix == ".xlsx"
+        assert workbook.stat().st_size > 0
+
+        shown = console.say("bram@team: /quickscan drempel")
+        assert "verdeeld: minstens 25 %" in texts_for(shown, "team>bram")[0]
+        not_allowed = console.say("bram@team: /quickscan drempel verdeeld 30")
+        assert "Alleen een coördinator" in texts_for(not_allowed, "team>bram")[0]
+        bad = console.say("anna@team: /quickscan drempel verdeeld 130")
+        assert "geen geldige waarde" in texts_for(bad, "team>anna")[0]
+        changed = console.say("anna@team: /quickscan drempel verdeeld 30")
+        assert "verdeeld: minstens 30 %" in texts_for(changed, "team")[0]
+
+        # A second round: the result shows the change per factor since the first.
+        clock.advance(days=30)
+        console.say("anna@team: /quickscan start")
+        for name in SIX:
+            console.say(*walkthrough_lines(name, answer="++"))
+        again = console.say("anna@team: /quickscan sluit")
+        details = texts_for(again, "team")[1]
+        assert "(sinds vorige ronde +" in details
+    finally:
+        console.store.close()
