@@ -13,6 +13,8 @@ from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.demo import demo_script
 from bot.engine import DEFAULT_INSTRUMENT, Engine
+from bot.ports import Roster, RosterRegistry
+from bot.runner import build_runners, run_all
 from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
 from storage.store import Store
 
@@ -58,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine(
-    *, database_url: str, roster: ConsoleRoster, output_dir: Path | None = None
+    *, database_url: str, roster: Roster, output_dir: Path | None = None
 ) -> tuple[Engine, Instruments]:
     settings = load_settings()
     instruments = load_instruments(directories=settings.instrument_dirs)
@@ -75,16 +77,17 @@ def _engine(
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if settings.platform != "console":
-        sys.stderr.write(
-            f"quickscan: {settings.platform} is configured, but this version only has the "
-            "console adapter. Unset the token to use the console.\n"
-        )
-        return 2
+    database_url = args.database or settings.database_url
+    if settings.platforms != ("console",):
+        rosters = RosterRegistry()
+        engine, _instruments = _engine(database_url=database_url, roster=rosters)
+        try:
+            run_all(build_runners(platforms=settings.platforms, engine=engine, rosters=rosters))
+        finally:
+            engine.store.close()
+        return 0
     roster = ConsoleRoster(members=[m.strip() for m in args.members.split(",") if m.strip()])
-    engine, _instruments = _engine(
-        database_url=args.database or settings.database_url, roster=roster
-    )
+    engine, _instruments = _engine(database_url=database_url, roster=roster)
     try:
         adapter = ConsoleAdapter(engine=engine, roster=roster)
         adapter.run(sys.stdin, interactive=sys.stdin.isatty())

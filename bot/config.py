@@ -27,13 +27,17 @@ class Settings:
     telegram_bot_token: str | None
 
     @property
-    def platform(self) -> str:
-        """Which adapter runs: the console unless a platform token is set."""
-        if self.slack_bot_token:
-            return "slack"
-        if self.telegram_bot_token:
-            return "telegram"
-        return "console"
+    def platforms(self) -> tuple[str, ...]:
+        """Which adapters run: Slack and/or Telegram by their tokens, else the console."""
+        chosen = tuple(
+            name
+            for name, token in (
+                ("slack", self.slack_bot_token),
+                ("telegram", self.telegram_bot_token),
+            )
+            if token
+        )
+        return chosen or ("console",)
 
 
 def load_settings(*, environ: Mapping[str, str] | None = None) -> Settings:

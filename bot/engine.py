@@ -6,25 +6,33 @@ the returned :class:`Outbound` messages. The engine imports no adapter.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from bot.clock import Clock
 from bot.commands import is_command
 from bot.i18n import Catalogue
-from bot.messages import Destination, Inbound, Outbound, Where
+from bot.messages import Destination, Inbound, Outbound, Sender, Where
 from bot.ports import Roster
 from bot.results import Results
 from bot.team_commands import TeamCommands
 from conversations.instrument import Checklist, Quickscan
 from conversations.walkthrough import Walkthrough
+from storage.keys import TeamKey
+from storage.records import RoundNotOpenError
 from storage.store import Store
 
 DEFAULT_INSTRUMENT = "quickscan-po"
 
 
 class Engine:
-    """Routes team-channel commands and DM conversation to their handlers."""
+    """Routes team-channel commands and DM conversation to their handlers.
+
+    Events are handled one at a time (a lock), so adapters running side by side in
+    threads (Slack socket mode beside Telegram polling) never interleave two steps
+    of one conversation.
+    """
 
     def __init__(
         self,
@@ -42,6 +50,8 @@ class Engine:
         if default_instrument not in quickscans:
             raise ValueError(f"default instrument {default_instrument!r} is not a quickscan")
         self.store = store
+        self._clock = clock
+        self._lock = threading.RLock()
         self.walkthrough = Walkthrough(store=store, instruments=quickscans, clock=clock)
         self.results = Results(
             store=store, instruments=quickscans, clock=clock, output_dir=output_dir
@@ -57,7 +67,22 @@ class Engine:
         )
 
     def handle(self, event: Inbound) -> list[Outbound]:
-        """Process one event; every change is committed before this returns."""
+        """Process one event; every change is committed before this returns.
+
+        A delivery id seen before (a platform retry) is ignored, so a retried slash
+        command does not open two rounds and a retried click does not answer twice.
+        """
+        with self._lock:
+            if event.event_id is not None and not self.store.claim_event(
+                platform=event.platform,
+                workspace=event.workspace,
+                event_id=event.event_id,
+                now=self._clock.now(),
+            ):
+                return []
+            return self._route(event)
+
+    def _route(self, event: Inbound) -> list[Outbound]:
         if event.where is Where.DM:
             return self.walkthrough.handle(event)
         if is_command(event.text):
@@ -71,3 +96,58 @@ class Engine:
                 )
             ]
         return []
+
+    def join(self, *, platform: str, workspace: str, token: str, sender: Sender) -> list[Outbound]:
+        """A member opened a round's join link: invite them and send the intro DM."""
+        with self._lock:
+            found = self.store.round_by_token(platform=platform, workspace=workspace, token=token)
+            if found is None:
+                return [
+                    Outbound(
+                        destination=Destination.dm(team="", user=sender.user),
+                        text=Catalogue().t("join.unknown"),
+                    )
+                ]
+            key, round_ = found
+            try:
+                participation, _new = self.store.invite(
+                    key=key,
+                    round_id=round_.id,
+                    user=sender.user,
+                    display_name=sender.display_name,
+                    now=self._clock.now(),
+                )
+            except RoundNotOpenError:
+                return [
+                    Outbound(
+                        destination=Destination.dm(team=key.team, user=sender.user),
+                        text=Catalogue().t("dm.round_closed"),
+                    )
+                ]
+            return [self.walkthrough.prompt_for(participation=participation)]
+
+    def report_unreachable(self, *, team: TeamKey, user: str) -> list[Outbound]:
+        """A DM to ``user`` failed for good: note it once and tell the round's opener.
+
+        Adapters call this instead of retrying forever (a member left the channel
+        or blocked the bot). Nothing about answers is revealed, only that the
+        member could not be reached.
+        """
+        with self._lock:
+            round_ = self.store.current_round(key=team)
+            if round_ is None:
+                return []
+            newly = self.store.mark_unreachable(
+                key=team.member(user), round_id=round_.id, now=self._clock.now()
+            )
+            participation = self.store.participation(key=team.member(user), round_id=round_.id)
+            if not newly or participation is None or user == round_.opened_by:
+                return []
+            settings = self.store.get_team(key=team)
+            texts = Catalogue(settings.locale if settings else "nl")
+            return [
+                Outbound(
+                    destination=Destination.dm(team=team.team, user=round_.opened_by),
+                    text=texts.t("dm.unreachable", name=participation.display_name),
+                )
+            ]

@@ -44,6 +44,8 @@ class Inbound:
             is still passed whole, e.g. "/quickscan start").
         payload: The button payload when a button was pressed, else None.
         event_id: The platform's delivery id, used to ignore redeliveries.
+        sender_is_admin: The platform says the sender administers the team
+            channel (Telegram group admins); such members count as coordinators.
     """
 
     platform: str
@@ -54,6 +56,7 @@ class Inbound:
     text: str = ""
     payload: str | None = None
     event_id: str | None = None
+    sender_is_admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,10 @@ class Outbound:
             cannot edit simply send a new message.
         details: Follow-up text for a thread or a second message (long tables).
         file: A document to attach (the .xlsx export).
+        join_token: On a round's announcement: the opaque token of the join link
+            (Telegram deep link), for adapters whose members must opt in.
+        free_text: The prompt accepts typed text (an open question), so an adapter
+            may offer a text field (Slack modal) besides the buttons.
         report: The neutral team report behind a result post, so an adapter can
             render it natively (Block Kit); ``text``/``details`` are its text form.
     """
@@ -127,3 +134,5 @@ class Outbound:
     details: str | None = None
     file: Path | None = None
     report: TeamReport | None = None
+    join_token: str | None = None
+    free_text: bool = False

@@ -19,3 +19,35 @@ class Roster(Protocol):
     def members(self, *, team: TeamKey) -> Sequence[Sender]:
         """The people to invite when a round starts, bots excluded."""
         ...
+
+
+class RosterRegistry:
+    """One roster per platform, so adapters running side by side share one engine.
+
+    The engine is built before the adapters (they need it), so each adapter
+    registers its own roster here when it starts.
+    """
+
+    def __init__(self) -> None:
+        self._rosters: dict[str, Roster] = {}
+
+    def register(self, *, platform: str, roster: Roster) -> None:
+        """Make ``roster`` answer for teams on ``platform``."""
+        self._rosters[platform] = roster
+
+    def members(self, *, team: TeamKey) -> Sequence[Sender]:
+        """The members as the team's own platform lists them (none if unregistered)."""
+        roster = self._rosters.get(team.platform)
+        return roster.members(team=team) if roster is not None else ()
+
+
+class PlatformRunner(Protocol):
+    """A platform adapter's main loop (Slack socket mode / HTTP, Telegram polling)."""
+
+    def run_forever(self) -> None:
+        """Serve until stopped; blocking."""
+        ...
+
+    def stop(self) -> None:
+        """Ask the loop to end (from another thread or a signal handler)."""
+        ...

@@ -7,7 +7,9 @@ the channel.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from bot.clock import Clock
@@ -29,6 +31,7 @@ from storage.records import (
 )
 from storage.store import Store
 
+JOIN_TOKEN_BYTES = 12  # 16 URL-safe characters: unguessable, and fits a deep link
 COORDINATOR_ONLY = frozenset(
     {Sub.START, Sub.SLUIT, Sub.COORDINATOR, Sub.MINIMUM, Sub.TAAL, Sub.EXPORT}
 )
@@ -66,9 +69,7 @@ class TeamCommands:
         command = parse_command(event.text)
         if command.sub is None:
             return [self._private(event, texts.t("cmd.unknown", word=command.word))]
-        if command.sub in COORDINATOR_ONLY and not self._store.is_coordinator(
-            key=key, user=event.sender.user
-        ):
+        if command.sub in COORDINATOR_ONLY and not self._may_manage(event, key):
             return [self._private(event, texts.t("cmd.not_coordinator"))]
         handlers: dict[Sub, Callable[[Inbound, TeamKey, Team, Command, Catalogue], list[Outbound]]]
         handlers = {
@@ -125,6 +126,7 @@ class TeamCommands:
                 opened_by=event.sender.user,
                 deadline=deadline,
                 now=now,
+                join_token=secrets.token_urlsafe(JOIN_TOKEN_BYTES),
             )
         except RoundAlreadyOpenError:
             return [self._private(event, texts.t("start.already_open"))]
@@ -151,7 +153,8 @@ class TeamCommands:
         )
         if deadline is not None:
             announce += "\n" + texts.t("start.deadline", deadline=_format_day(deadline))
-        return [self._channel(key, announce), *replies]
+        announcement = replace(self._channel(key, announce), join_token=round_.join_token)
+        return [announcement, *replies]
 
     def _status(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
@@ -169,7 +172,16 @@ class TeamCommands:
         )
         if round_.deadline is not None:
             text += "\n" + texts.t("start.deadline", deadline=_format_day(round_.deadline))
-        return [self._channel(key, text)]
+        replies = [self._channel(key, text)]
+        unreachable = [
+            p.display_name
+            for p in self._store.participations(key=key, round_id=round_.id)
+            if p.unreachable_at is not None
+        ]
+        if unreachable and self._may_manage(event, key):
+            names = ", ".join(sorted(unreachable))
+            replies.append(self._private(event, texts.t("status.unreachable", names=names)))
+        return replies
 
     def _close(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
@@ -213,7 +225,7 @@ class TeamCommands:
     ) -> list[Outbound]:
         if not command.args:
             return [self._private(event, _describe_rules(team, texts))]
-        if not self._store.is_coordinator(key=key, user=event.sender.user):
+        if not self._may_manage(event, key):
             return [self._private(event, texts.t("cmd.not_coordinator"))]
         if command.args[0].lower() in {"standaard", "default"} and len(command.args) == 1:
             updated = self._store.update_team(key=key, label_rules={})
@@ -273,6 +285,10 @@ class TeamCommands:
         return [self._channel(key, Catalogue(locale).t("language.set"))]
 
     # ---------------------------------------------------------------- helpers
+
+    def _may_manage(self, event: Inbound, key: TeamKey) -> bool:
+        """Coordinators, and the platform's own channel administrators."""
+        return event.sender_is_admin or self._store.is_coordinator(key=key, user=event.sender.user)
 
     @staticmethod
     def _private(event: Inbound, text: str) -> Outbound:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 
 from bot.i18n import Catalogue
 from bot.merge import grade_item_id, open_item_id
@@ -180,7 +181,8 @@ def _open_question(turn: Turn, *, replace: bool) -> Outbound:
     if current:
         lines += ["", texts.t("q.current", answer=current)]
     buttons = (nav_button(turn, "button.skip", Verb.SKIP, index), *_navigation(turn, index))
-    return dm(turn.participation, "\n".join(lines), buttons=buttons, replace=replace)
+    message = dm(turn.participation, "\n".join(lines), buttons=buttons, replace=replace)
+    return replace_fields(message, free_text=True)
 
 
 def _review(turn: Turn, *, replace: bool) -> Outbound:

@@ -72,6 +72,13 @@ class Walkthrough:
         """The intro DM sent when a round starts."""
         return invitation(self._turn(participation), opened_by=opened_by)
 
+    def prompt_for(self, *, participation: Participation) -> Outbound:
+        """What a member sees on (re)joining: the intro, or where they left off."""
+        turn = self._turn(participation)
+        if participation.state is S.INVITED:
+            return invitation(turn, opened_by=turn.texts.t("dm.a_coordinator"))
+        return prompt(turn, replace=False)
+
     def _turn(self, participation: Participation) -> Turn:
         """Load the round, team and answers of a participation once for this event."""
         key = participation.key.team_key

@@ -157,6 +157,8 @@ class RoundRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Opaque token of a join link (Telegram deep link); unique across all teams.
+    join_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ParticipationRow(Base):
@@ -179,6 +181,19 @@ class ParticipationRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the platform refused a DM (left the channel, blocked the bot).
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessedEventRow(Base):
+    """A platform delivery id already handled: redeliveries (retries) are ignored."""
+
+    __tablename__ = "processed_events"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(REF_LENGTH), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AnswerRow(Base):

@@ -63,6 +63,7 @@ class Round:
     opened_at: datetime
     deadline: datetime | None
     closed_at: datetime | None
+    join_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Participation:
     invited_at: datetime
     started_at: datetime | None
     submitted_at: datetime | None
+    unreachable_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

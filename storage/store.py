@@ -35,6 +35,7 @@ from storage.models import (
     AnswerRow,
     CoordinatorRow,
     ParticipationRow,
+    ProcessedEventRow,
     RoundRow,
     TeamRow,
     UTCDateTime,
@@ -100,6 +101,7 @@ def _round_record(row: RoundRow) -> Round:
         opened_at=row.opened_at,
         deadline=row.deadline,
         closed_at=row.closed_at,
+        join_token=row.join_token,
     )
 
 
@@ -119,6 +121,7 @@ def _participation_record(row: ParticipationRow, team: TeamRow) -> Participation
         invited_at=row.invited_at,
         started_at=row.started_at,
         submitted_at=row.submitted_at,
+        unreachable_at=row.unreachable_at,
     )
 
 
@@ -380,8 +383,9 @@ class Store:
         opened_by: str,
         deadline: datetime | None,
         now: datetime,
+        join_token: str | None = None,
     ) -> Round:
-        """Open a new round for the team.
+        """Open a new round for the team; ``join_token`` names it in join links.
 
         The partial unique index decides, so two coordinators opening at the same
         moment get one round and one ``RoundAlreadyOpenError``.
@@ -401,6 +405,7 @@ class Store:
                     opened_at=now,
                     deadline=deadline,
                     closed_at=None,
+                    join_token=join_token,
                 )
                 session.add(row)
                 session.flush()
@@ -408,6 +413,59 @@ class Store:
         except IntegrityError as error:
             msg = f"team {key} already has an open round"
             raise RoundAlreadyOpenError(msg) from error
+
+    def round_by_token(
+        self, *, platform: str, workspace: str, token: str
+    ) -> tuple[TeamKey, Round] | None:
+        """The OPEN round a join link names, within one platform workspace."""
+        with self._sessions.begin() as session:
+            found = session.execute(
+                select(RoundRow, TeamRow)
+                .join(TeamRow, TeamRow.id == RoundRow.team_id)
+                .where(
+                    RoundRow.join_token == token,
+                    RoundRow.status == _OPEN,
+                    TeamRow.platform == platform,
+                    TeamRow.workspace == workspace,
+                )
+            ).first()
+            if found is None:
+                return None
+            round_row, team = found
+            key = TeamKey(platform=team.platform, workspace=team.workspace, team=team.team_ref)
+            return key, _round_record(round_row)
+
+    def claim_event(self, *, platform: str, workspace: str, event_id: str, now: datetime) -> bool:
+        """Record a delivery id; False when it was seen before (a redelivery).
+
+        The primary key decides, so two processes receiving the same retry handle
+        it once between them.
+        """
+        with self._sessions.begin() as session:
+            statement = (
+                self._insert(ProcessedEventRow)
+                .values(platform=platform, workspace=workspace, event_id=event_id, seen_at=now)
+                .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
+                .returning(ProcessedEventRow.event_id)
+            )
+            return session.execute(statement).first() is not None
+
+    def mark_unreachable(self, *, key: ConversationKey, round_id: int, now: datetime) -> bool:
+        """Note that a member's DM failed; False if already noted (report once)."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(ParticipationRow)
+                .where(
+                    ParticipationRow.round_id == round_id,
+                    ParticipationRow.user_ref == key.user,
+                    ParticipationRow.round_id.in_(
+                        select(RoundRow.id).where(RoundRow.team_id == _team_id_of(key.team_key))
+                    ),
+                    ParticipationRow.unreachable_at.is_(None),
+                )
+                .values(unreachable_at=now)
+            )
+            return _rowcount(result) > 0
 
     def current_round(self, *, key: TeamKey) -> Round | None:
         """The team's open round, if any."""

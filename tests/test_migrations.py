@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from storage.db import alembic_config, create_engine_for, migrate
 from storage.models import Base
 
-TABLES = {"teams", "coordinators", "rounds", "participations", "answers"}
+TABLES = {"teams", "coordinators", "rounds", "participations", "answers", "processed_events"}
 
 
 def _head() -> str | None:
