@@ -67,3 +67,17 @@ def split_text(text: str, *, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
     if current:
         chunks.append(current)
     return [chunk.rstrip("\n") for chunk in chunks]
+
+# Telegram: a photo caption is at most 1024 characters; a group gets about 20
+# messages per minute; a deep-link start parameter is 1-64 characters [A-Za-z0-9_-].
+TELEGRAM_CAPTION_MAX_CHARS = 1024
+TELEGRAM_GROUP_PER_MINUTE = 20
+TELEGRAM_START_PARAM_MAX_CHARS = 64
+
+# Slack: a slash command must be acknowledged within 3 seconds; a modal's
+# plain-text input holds at most 3000 characters; a workspace gets a steady rate of
+# roughly one chat.postMessage per second per channel (special tier), so DM
+# fan-out is paced below it.
+SLACK_ACK_SECONDS = 3.0
+SLACK_MODAL_INPUT_MAX_CHARS = 3000
+SLACK_WORKSPACE_MESSAGES_PER_SECOND = 1.0
