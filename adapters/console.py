@@ -17,8 +17,11 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
+from bot.clock import ShiftedClock
+from bot.deadline import SCHOOL_TZ
 from bot.engine import Engine
 from bot.i18n import Catalogue
 from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
@@ -27,6 +30,7 @@ from storage.keys import TeamKey
 PLATFORM = "console"
 WORKSPACE = "console"
 TEAM = "team"
+CLOCK_PREFIX = "@clock:"
 DEFAULT_MEMBERS = ("anna", "bram", "chris", "dewi", "eva", "fatima")
 _LINE_RE = re.compile(r"^(?P<name>[\w.\-]+)@(?P<where>team|dm)\s*:\s?(?P<text>.*)$")
 
@@ -54,12 +58,16 @@ class ConsoleAdapter:
     roster: ConsoleRoster
     out: TextIO = field(default_factory=lambda: sys.stdout)
     show_dms: bool = True
+    clock: ShiftedClock | None = None
     _buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
 
     def feed(self, line: str) -> None:
         """Process one input line (comments and blank lines are skipped)."""
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
+            return
+        if stripped.startswith(CLOCK_PREFIX):
+            self._advance_clock(stripped.removeprefix(CLOCK_PREFIX).strip())
             return
         match = _LINE_RE.match(stripped)
         if match is None:
@@ -115,6 +123,21 @@ class ConsoleAdapter:
             self.feed(line)
 
     # ---------------------------------------------------------------- helpers
+
+    def _advance_clock(self, text: str) -> None:
+        """``@clock: 2027-01-04T08:00`` (school time): jump forward, fire what is due."""
+        if self.clock is None:
+            self._write(f"[console] {Catalogue().t('console.no_clock')}")
+            return
+        try:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=SCHOOL_TZ)
+            self.clock.jump_to(moment)
+        except ValueError:
+            self._write(f"[console] {Catalogue().t('console.bad_clock', text=text)}")
+            return
+        self.deliver(self.engine.tick())
 
     def _button_payload(self, name: str, text: str) -> str | None:
         """A typed label or number of the last shown buttons counts as a click."""

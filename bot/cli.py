@@ -6,11 +6,13 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from adapters.console import DEFAULT_MEMBERS, ConsoleAdapter, ConsoleRoster
-from bot.clock import SystemClock
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import load_settings
+from bot.deadline import SCHOOL_TZ
 from bot.demo import demo_script
 from bot.engine import DEFAULT_INSTRUMENT, Engine
 from bot.ports import Roster, RosterRegistry
@@ -50,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated team members for the console (default: a small demo team)",
     )
     run.add_argument("--database", help="database URL (default: QUICKSCAN_DATABASE_URL or SQLite)")
+    run.add_argument(
+        "--clock",
+        type=_moment,
+        help="console only: start the simulated clock at this moment (2026-11-23T09:00)",
+    )
     demo = sub.add_parser("demo", help="play a whole round with simulated colleagues")
     demo.add_argument("--colleagues", type=int, default=6, help="simulated colleagues (default 6)")
     demo.add_argument("--seed", type=int, default=2013, help="seed of the simulated answers")
@@ -60,7 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine(
-    *, database_url: str, roster: Roster, output_dir: Path | None = None
+    *,
+    database_url: str,
+    roster: Roster,
+    output_dir: Path | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Engine, Instruments]:
     settings = load_settings()
     instruments = load_instruments(directories=settings.instrument_dirs)
@@ -69,7 +80,7 @@ def _engine(
         store=store,
         instruments=instruments,
         roster=roster,
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
         output_dir=output_dir or settings.output_dir,
     )
     return engine, instruments
@@ -87,13 +98,21 @@ def _run(args: argparse.Namespace) -> int:
             engine.store.close()
         return 0
     roster = ConsoleRoster(members=[m.strip() for m in args.members.split(",") if m.strip()])
-    engine, _instruments = _engine(database_url=database_url, roster=roster)
+    clock = ShiftedClock(base=SystemClock(), start=args.clock)
+    engine, _instruments = _engine(database_url=database_url, roster=roster, clock=clock)
     try:
-        adapter = ConsoleAdapter(engine=engine, roster=roster)
+        adapter = ConsoleAdapter(engine=engine, roster=roster, clock=clock)
+        adapter.deliver(engine.tick())  # pings missed while the bot was down, once
         adapter.run(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         engine.store.close()
     return 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO moment; without a zone it is school time (Europe/Amsterdam)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SCHOOL_TZ)
 
 
 def _demo(args: argparse.Namespace) -> int:

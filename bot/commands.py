@@ -24,6 +24,11 @@ class Sub(enum.StrEnum):
     EXPORT = "export"
     GRAFIEK = "grafiek"
     DREMPEL = "drempel"
+    CHECKLIST = "checklist"
+    REGIO = "regio"
+    GEMEENTE = "gemeente"
+    VAKANTIE = "vakantie"
+    KALENDER = "kalender"
 
 
 ALIASES: dict[str, Sub] = {
@@ -50,6 +55,15 @@ ALIASES: dict[str, Sub] = {
     "drempels": Sub.DREMPEL,
     "threshold": Sub.DREMPEL,
     "thresholds": Sub.DREMPEL,
+    "checklist": Sub.CHECKLIST,
+    "regio": Sub.REGIO,
+    "region": Sub.REGIO,
+    "gemeente": Sub.GEMEENTE,
+    "municipality": Sub.GEMEENTE,
+    "vakantie": Sub.VAKANTIE,
+    "holiday": Sub.VAKANTIE,
+    "kalender": Sub.KALENDER,
+    "calendar": Sub.KALENDER,
 }
 
 COMMAND_WORD = "/quickscan"

@@ -10,17 +10,21 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.checklist_commands import build_checklist
 from bot.clock import Clock
-from bot.commands import is_command
+from bot.commands import Sub, is_command, parse_command
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound, Sender, Where
 from bot.ports import Roster
+from bot.reminders import Reminders
 from bot.results import Results
+from bot.team_calendar import days_for
 from bot.team_commands import TeamCommands
 from conversations.instrument import Checklist, Quickscan
 from conversations.walkthrough import Walkthrough
 from storage.keys import TeamKey
 from storage.records import RoundNotOpenError
+from storage.schedule_store import ScheduleStore
 from storage.store import Store
 
 DEFAULT_INSTRUMENT = "quickscan-po"
@@ -65,6 +69,22 @@ class Engine:
             results=self.results,
             default_instrument=default_instrument,
         )
+        # The checklist oudercontact; ``checklist`` is the round service the scheduler calls.
+        checklist = build_checklist(
+            store=store, instruments=instruments, clock=clock, output_dir=output_dir
+        )
+        self.checklist = checklist.service
+        self.checklist_flow = checklist.flow
+        self.checklist_commands = checklist.commands
+        self.reminders = Reminders(
+            store=store,
+            schedule=ScheduleStore(engine=store.engine),
+            calendar_for=days_for,
+            checklist=self.checklist,
+            walkthrough=self.walkthrough,
+            results=self.results,
+            clock=clock,
+        )
 
     def handle(self, event: Inbound) -> list[Outbound]:
         """Process one event; every change is committed before this returns.
@@ -82,11 +102,31 @@ class Engine:
                 return []
             return self._route(event)
 
+    def tick(self) -> list[Outbound]:
+        """Plan every team and send the pings that are due (scheduler and console ``@clock``)."""
+        with self._lock:
+            self.reminders.replan_all()
+            return self.reminders.fire_due()
+
+    def fire_ping(self, *, ping_id: str) -> list[Outbound]:
+        """Send one planned ping if still due and useful (APScheduler's job)."""
+        with self._lock:
+            return self.reminders.fire(ping_id=ping_id)
+
     def _route(self, event: Inbound) -> list[Outbound]:
         if event.where is Where.DM:
+            if self.checklist_flow.claims(event):
+                return self.checklist_flow.handle(event)
             return self.walkthrough.handle(event)
         if is_command(event.text):
-            return self.team_commands.handle(event)
+            if parse_command(event.text).sub is Sub.CHECKLIST:
+                return self.checklist_commands.handle(event)
+            replies = self.team_commands.handle(event)
+            # A new deadline, region or holiday date changes the plan at once.
+            self.reminders.replan(
+                key=TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+            )
+            return replies
         if event.payload is not None:
             # Buttons only live in DMs; one pressed elsewhere is foreign or forged.
             return [
@@ -97,9 +137,25 @@ class Engine:
             ]
         return []
 
-    def join(self, *, platform: str, workspace: str, token: str, sender: Sender) -> list[Outbound]:
-        """A member opened a round's join link: invite them and send the intro DM."""
+    def join(
+        self,
+        *,
+        platform: str,
+        workspace: str,
+        token: str,
+        sender: Sender,
+        event_id: str | None = None,
+    ) -> list[Outbound]:
+        """A member opened a round's join link: invite them and send the intro DM.
+
+        Opening the link proves the member can be reached again, so an earlier
+        "unreachable" mark is lifted; a redelivered link (same ``event_id``) is ignored.
+        """
         with self._lock:
+            if event_id is not None and not self.store.claim_event(
+                platform=platform, workspace=workspace, event_id=event_id, now=self._clock.now()
+            ):
+                return []
             found = self.store.round_by_token(platform=platform, workspace=workspace, token=token)
             if found is None:
                 return [
@@ -124,6 +180,8 @@ class Engine:
                         text=Catalogue().t("dm.round_closed"),
                     )
                 ]
+            if participation.unreachable_at is not None:
+                self.store.mark_reachable(key=participation.key, round_id=round_.id)
             return [self.walkthrough.prompt_for(participation=participation)]
 
     def report_unreachable(self, *, team: TeamKey, user: str) -> list[Outbound]:

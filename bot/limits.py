@@ -68,6 +68,7 @@ def split_text(text: str, *, limit: int = MESSAGE_MAX_CHARS) -> list[str]:
         chunks.append(current)
     return [chunk.rstrip("\n") for chunk in chunks]
 
+
 # Telegram: a photo caption is at most 1024 characters; a group gets about 20
 # messages per minute; a deep-link start parameter is 1-64 characters [A-Za-z0-9_-].
 TELEGRAM_CAPTION_MAX_CHARS = 1024

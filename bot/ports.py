@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bot.messages import Sender
+from bot.messages import Outbound, Sender
 from storage.keys import TeamKey
+
+log = logging.getLogger(__name__)
 
 
 class Roster(Protocol):
@@ -51,3 +54,32 @@ class PlatformRunner(Protocol):
     def stop(self) -> None:
         """Ask the loop to end (from another thread or a signal handler)."""
         ...
+
+
+class Deliverers:
+    """One delivery function per platform, for messages nobody asked for (pings).
+
+    Replies to an event go back through the adapter that received it; scheduled
+    pings have no event, so each adapter registers how it delivers for a team.
+    """
+
+    def __init__(self) -> None:
+        self._deliver: dict[str, Callable[[TeamKey, Sequence[Outbound]], None]] = {}
+
+    def register(
+        self, *, platform: str, deliver: Callable[[TeamKey, Sequence[Outbound]], None]
+    ) -> None:
+        """Make ``deliver`` send messages for teams on ``platform``."""
+        self._deliver[platform] = deliver
+
+    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
+        """Send ``messages`` for ``team``; dropped (logged) when its platform is not running."""
+        deliver = self._deliver.get(team.platform)
+        if deliver is None:
+            log.warning(
+                "no adapter delivers for platform %s; %d messages dropped",
+                team.platform,
+                len(messages),
+            )
+            return
+        deliver(team, messages)

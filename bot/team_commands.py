@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from bot.calendar_commands import describe, set_holiday, set_municipality, set_region
 from bot.clock import Clock
 from bot.commands import Command, Sub, parse_command
 from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
@@ -29,11 +30,22 @@ from storage.records import (
     RoundNotOpenError,
     Team,
 )
+from storage.schedule_store import ScheduleStore
 from storage.store import Store
 
 JOIN_TOKEN_BYTES = 12  # 16 URL-safe characters: unguessable, and fits a deep link
 COORDINATOR_ONLY = frozenset(
-    {Sub.START, Sub.SLUIT, Sub.COORDINATOR, Sub.MINIMUM, Sub.TAAL, Sub.EXPORT}
+    {
+        Sub.START,
+        Sub.SLUIT,
+        Sub.COORDINATOR,
+        Sub.MINIMUM,
+        Sub.TAAL,
+        Sub.EXPORT,
+        Sub.REGIO,
+        Sub.GEMEENTE,
+        Sub.VAKANTIE,
+    }
 )
 
 
@@ -83,6 +95,10 @@ class TeamCommands:
             Sub.EXPORT: self._export,
             Sub.GRAFIEK: self._chart,
             Sub.DREMPEL: self._thresholds,
+            Sub.REGIO: self._calendar,
+            Sub.GEMEENTE: self._calendar,
+            Sub.VAKANTIE: self._calendar,
+            Sub.KALENDER: self._calendar,
         }
         return handlers[command.sub](event, key, team, command, texts)
 
@@ -242,6 +258,25 @@ class TeamCommands:
             return [self._private(event, texts.t("threshold.bad_value", name=name, text=raw))]
         updated = self._store.update_team(key=key, label_rules={**team.label_rules, name: value})
         return [self._channel(key, _describe_rules(updated, texts))]
+
+    def _calendar(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        """Region, municipality, own holiday dates, or the calendar overview."""
+        if command.sub is Sub.KALENDER:
+            pings = ScheduleStore(engine=self._store.engine).pings(key=key)
+            overview = describe(team=team, pings=pings, now=self._clock.now(), texts=texts)
+            return [self._private(event, overview)]
+        if not command.args:
+            return [self._private(event, texts.t(f"calendar.usage_{command.sub}"))]
+        text = " ".join(command.args)
+        if command.sub is Sub.REGIO:
+            reply = set_region(store=self._store, team=team, text=text, texts=texts)
+        elif command.sub is Sub.GEMEENTE:
+            reply = set_municipality(store=self._store, team=team, text=text, texts=texts)
+        else:
+            reply = set_holiday(store=self._store, team=team, args=command.args, texts=texts)
+        return [self._channel(key, reply)]
 
     def _help(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue

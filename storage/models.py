@@ -110,6 +110,10 @@ class TeamRow(Base):
     )
     # The team's overrides of the label thresholds (bot/labels.py), as a JSON object.
     label_rules: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # School holiday region (noord, midden, zuid), and the school's own holiday dates
+    # as a JSON object {"2026:herfst": ["2026-10-17", "2026-10-25"]}.
+    region: Mapped[str | None] = mapped_column(String(16))
+    holiday_overrides: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -207,3 +211,7 @@ class AnswerRow(Base):
     item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+from storage import checklist_models as _checklist_models  # noqa: E402,F401 - registers the checklist tables
+from storage import schedule_models as _schedule_models  # noqa: E402,F401 - registers the outbox table

@@ -49,6 +49,8 @@ class Team:
     min_text_respondents: int
     created_at: datetime
     label_rules: Mapping[str, float] = field(default_factory=dict)
+    region: str | None = None
+    holiday_overrides: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

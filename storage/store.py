@@ -73,7 +73,24 @@ def _team_record(row: TeamRow) -> Team:
         min_text_respondents=row.min_text_respondents,
         created_at=row.created_at,
         label_rules=_decode_rules(row.label_rules),
+        region=row.region,
+        holiday_overrides=_decode_overrides(row.holiday_overrides),
     )
+
+
+def _decode_overrides(stored: str) -> dict[str, tuple[str, str]]:
+    """A school's own holiday dates; anything malformed counts as no override."""
+    try:
+        data = json.loads(stored or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(name): (str(value[0]), str(value[1]))
+        for name, value in data.items()
+        if isinstance(value, list) and len(value) == 2
+    }
 
 
 def _decode_rules(stored: str) -> dict[str, float]:
@@ -286,6 +303,13 @@ class Store:
             with self._sessions.begin() as session:
                 return _team_record(self._required_team_row(session, key)), False
 
+    def teams(self) -> list[Team]:
+        """Every team, oldest first: the scheduler plans each one's pings."""
+        with self._sessions.begin() as session:
+            return [
+                _team_record(row) for row in session.scalars(select(TeamRow).order_by(TeamRow.id))
+            ]
+
     def get_team(self, *, key: TeamKey) -> Team | None:
         """The team, or None if the bot was never set up there."""
         with self._sessions.begin() as session:
@@ -300,6 +324,8 @@ class Store:
         min_respondents: int | None = None,
         min_text_respondents: int | None = None,
         label_rules: Mapping[str, float] | None = None,
+        region: str | None = None,
+        holiday_overrides: Mapping[str, tuple[str, str]] | None = None,
     ) -> Team:
         """Change team settings; None leaves a setting as it is.
 
@@ -329,6 +355,12 @@ class Store:
                 row.min_text_respondents = min_text_respondents
             if label_rules is not None:
                 row.label_rules = json.dumps(dict(sorted(label_rules.items())))
+            if region is not None:
+                row.region = region
+            if holiday_overrides is not None:
+                row.holiday_overrides = json.dumps(
+                    {name: list(days) for name, days in sorted(holiday_overrides.items())}
+                )
             session.flush()
             return _team_record(row)
 
@@ -466,6 +498,21 @@ class Store:
                 .values(unreachable_at=now)
             )
             return _rowcount(result) > 0
+
+    def mark_reachable(self, *, key: ConversationKey, round_id: int) -> None:
+        """Lift the unreachable mark: the member opened the bot after all."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(ParticipationRow)
+                .where(
+                    ParticipationRow.round_id == round_id,
+                    ParticipationRow.user_ref == key.user,
+                    ParticipationRow.round_id.in_(
+                        select(RoundRow.id).where(RoundRow.team_id == _team_id_of(key.team_key))
+                    ),
+                )
+                .values(unreachable_at=None)
+            )
 
     def current_round(self, *, key: TeamKey) -> Round | None:
         """The team's open round, if any."""

@@ -14,7 +14,20 @@ from sqlalchemy import inspect
 from storage.db import alembic_config, create_engine_for, migrate
 from storage.models import Base
 
-TABLES = {"teams", "coordinators", "rounds", "participations", "answers", "processed_events"}
+TABLES = {
+    "teams",
+    "coordinators",
+    "rounds",
+    "participations",
+    "scheduled_pings",
+    "answers",
+    "processed_events",
+    "checklist_teachers",
+    "checklist_pupils",
+    "checklist_rounds",
+    "checklist_scores",
+    "checklist_steps",
+}
 
 
 def _head() -> str | None:

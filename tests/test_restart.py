@@ -21,7 +21,9 @@ WAIT_SECONDS = 60
 class BotProcess:
     """``quickscan run`` on a pipe, its output read by a background thread."""
 
-    def __init__(self, *, database_url: str, members: str, home: Path) -> None:
+    def __init__(
+        self, *, database_url: str, members: str, home: Path, clock: str | None = None
+    ) -> None:
         env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
         env.pop("SLACK_BOT_TOKEN", None)
         env.pop("TELEGRAM_BOT_TOKEN", None)
@@ -35,6 +37,7 @@ class BotProcess:
                 database_url,
                 "--members",
                 members,
+                *(["--clock", clock] if clock else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -1,0 +1,101 @@
+"""``/quickscan regio|gemeente|vakantie|kalender``: the team's school calendar.
+
+The reminders follow the school calendar of the team's region, so a team names
+its region (or its municipality, and the region is looked up) once. The autumn
+holiday dates are only advice, so a school can set its own dates.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.calendar import (
+    SOURCE_ATTRIBUTION,
+    CalendarError,
+    HolidayKind,
+    parse_holiday_kind,
+    parse_region,
+    region_for_municipality,
+    school_year_of,
+)
+from bot.deadline import SCHOOL_TZ
+from bot.i18n import Catalogue
+from bot.team_calendar import days_for, override_key
+from storage.records import Team
+from storage.schedule_store import Ping, PingStatus
+from storage.store import Store
+
+UPCOMING_PINGS = 8
+
+
+def set_region(*, store: Store, team: Team, text: str, texts: Catalogue) -> str:
+    """Set the team's region; the reply says what was set or why not."""
+    try:
+        region = parse_region(text)
+    except CalendarError:
+        return texts.t("calendar.bad_region", text=text)
+    store.update_team(key=team.key, region=region.value)
+    return texts.t("calendar.region_set", region=region.value)
+
+
+def set_municipality(*, store: Store, team: Team, text: str, texts: Catalogue) -> str:
+    """Look the municipality's region up and set it."""
+    region = region_for_municipality(text)
+    if region is None:
+        return texts.t("calendar.unknown_municipality", text=text)
+    store.update_team(key=team.key, region=region.value)
+    return texts.t("calendar.municipality_set", municipality=text, region=region.value)
+
+
+def set_holiday(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> str:
+    """``vakantie herfst 2026-10-17 2026-10-25``: the school's own dates for a holiday."""
+    try:
+        kind = parse_holiday_kind(args[0])
+        start, end = date.fromisoformat(args[1]), date.fromisoformat(args[2])
+    except (CalendarError, ValueError, IndexError):
+        return texts.t("calendar.holiday_usage")
+    if len(args) != 3 or end < start or (end - start).days > 120:
+        return texts.t("calendar.holiday_usage")
+    key = override_key(school_year=school_year_of(start), kind=kind)
+    overrides = {**team.holiday_overrides, key: (start.isoformat(), end.isoformat())}
+    updated = store.update_team(key=team.key, holiday_overrides=overrides)
+    try:
+        days_for(updated)  # validates against the calendar (overlaps, school year)
+    except CalendarError as error:
+        store.update_team(key=team.key, holiday_overrides=team.holiday_overrides)
+        return texts.t("calendar.holiday_refused", reason=str(error))
+    return texts.t("calendar.holiday_set", kind=kind.value, start=_day(start), end=_day(end))
+
+
+def describe(*, team: Team, pings: list[Ping], now: datetime, texts: Catalogue) -> str:
+    """The team's upcoming holidays and planned pings (``quickscan kalender``)."""
+    days = days_for(team)
+    if days is None:
+        return texts.t("calendar.no_region")
+    lines = [texts.t("calendar.title", region=days.region.value)]
+    today = now.astimezone(SCHOOL_TZ).date()
+    year = school_year_of(today)
+    for school_year in (year, year + 1):
+        for kind in HolidayKind:
+            start = days.holiday_start(kind=kind.value, school_year=school_year)
+            end = days.holiday_end(kind=kind.value, school_year=school_year)
+            if start is None or end is None or end < today:
+                continue
+            lines.append(
+                texts.t("calendar.holiday_line", kind=kind.value, start=_day(start), end=_day(end))
+            )
+    upcoming = [p for p in pings if p.status is PingStatus.PENDING][:UPCOMING_PINGS]
+    lines.append(texts.t("calendar.pings_title"))
+    if not upcoming:
+        lines.append(texts.t("calendar.no_pings"))
+    for ping in upcoming:
+        moment = ping.due_at.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y %H:%M")
+        lines.append(
+            texts.t("calendar.ping_line", moment=moment, what=texts.t(f"ping.{ping.kind}"))
+        )
+    lines.append(texts.t("calendar.source", source=SOURCE_ATTRIBUTION))
+    return "\n".join(lines)
+
+
+def _day(day: date) -> str:
+    return day.strftime("%d-%m-%Y")

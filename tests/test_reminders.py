@@ -1,0 +1,164 @@
+"""Reminders over a school year: right days, 08:00, never twice, missed ones once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.calendar import HolidayKind, Region, SchoolCalendar
+from bot.engine import Engine
+from bot.messages import Inbound, Sender, Where
+from bot.ports import RosterRegistry
+from conversations.instrument import load_instruments
+from storage.keys import TeamKey
+from storage.schedule_store import PingStatus, ScheduleStore
+from storage.store import Store
+from tests.conftest import FakeClock
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+CALENDAR = SchoolCalendar.load()
+
+
+def make_engine(url: str, clock: FakeClock, output: Path) -> Engine:
+    return Engine(
+        store=Store.open(url=url),
+        instruments=load_instruments(),
+        roster=RosterRegistry(),
+        clock=clock,
+        output_dir=output,
+    )
+
+
+@pytest.fixture
+def start() -> FakeClock:
+    """1 August 2026, 02:00 school time: the start of school year 2026/27."""
+    return FakeClock(start=datetime(2026, 8, 1, 2, 0, tzinfo=AMSTERDAM))
+
+
+@pytest.fixture
+def engine(tmp_path: Path, start: FakeClock) -> Iterator[Engine]:
+    built = make_engine(f"sqlite:///{tmp_path / 'year.sqlite3'}", start, tmp_path)
+    yield built
+    built.store.close()
+
+
+def say(engine: Engine, team: TeamKey, text: str, user: str = "anna") -> None:
+    engine.handle(
+        Inbound(
+            platform=team.platform,
+            workspace=team.workspace,
+            team=team.team,
+            where=Where.TEAM,
+            sender=Sender(user=user, display_name=user),
+            text=text,
+        )
+    )
+
+
+def walk(engine: Engine, clock: FakeClock, *, until: datetime) -> None:
+    """Tick every six hours (08:00 included), as the scheduler's timer would."""
+    while clock.now() < until:
+        clock.advance(hours=6)
+        engine.tick()
+
+
+@pytest.mark.parametrize("region", list(Region))
+def test_a_school_year_of_checklist_pings_per_region(
+    engine: Engine, start: FakeClock, region: Region
+) -> None:
+    team = TeamKey(platform="console", workspace="w", team=f"team-{region.value}")
+    say(engine, team, f"/quickscan regio {region.value}")
+    say(engine, team, "/quickscan checklist")
+    walk(engine, start, until=datetime(2027, 3, 1, tzinfo=AMSTERDAM))
+
+    pings = ScheduleStore(engine=engine.store.engine).pings(key=team)
+    sent = {p.id.split(":", 2)[2]: p for p in pings if p.status is PingStatus.SENT}
+    assert all(p.status in (PingStatus.SENT, PingStatus.PENDING) for p in pings)
+    for ping in sent.values():
+        local = ping.due_at.astimezone(AMSTERDAM)
+        assert (local.hour, local.minute) == (8, 0)
+        assert CALENDAR.is_school_day(local.date(), region=region), ping.id
+
+    herfst = CALENDAR.holiday(region=region, kind=HolidayKind.HERFST, school_year_starting=2026)
+    kerst = CALENDAR.holiday(region=region, kind=HolidayKind.KERST, school_year_starting=2026)
+
+    def day_of(suffix: str) -> date:
+        return sent[suffix].due_at.astimezone(AMSTERDAM).date()
+
+    # Round 1 opens three weeks before the herfstvakantie (a Monday: it starts on a Saturday).
+    assert day_of("checklist:r1:open") == herfst.start - timedelta(days=19)
+    reminders = sorted(day_of(key) for key in sent if key.startswith("checklist:r1:remind"))
+    # One week before (Monday) and two school days before (Thursday).
+    assert reminders == [herfst.start - timedelta(days=5), herfst.start - timedelta(days=2)]
+    assert day_of("checklist:r1:close") == herfst.end + timedelta(days=1)
+    assert day_of("checklist:r2:announce") == kerst.start - timedelta(days=5)
+    assert day_of("checklist:r2:open") == kerst.end + timedelta(days=1)
+    r2_close = day_of("checklist:r2:close")
+    assert r2_close.weekday() < 5
+    assert timedelta(days=20) <= r2_close - day_of("checklist:r2:open") <= timedelta(days=24)
+
+
+def test_quickscan_deadline_reminders_and_auto_close(engine: Engine, start: FakeClock) -> None:
+    team = TeamKey(platform="console", workspace="w", team="qs")
+    say(engine, team, "/quickscan regio midden")
+    start.advance(days=60)  # 30 September 2026
+    say(engine, team, "/quickscan start 16-10-2026")
+    walk(engine, start, until=datetime(2026, 10, 27, 12, tzinfo=AMSTERDAM))
+    pings = {
+        p.id.split(":", 2)[2]: p
+        for p in ScheduleStore(engine=engine.store.engine).pings(key=team)
+        if p.kind.startswith("quickscan")
+    }
+    days = sorted(p.due_at.astimezone(AMSTERDAM).date() for p in pings.values())
+    # 3 and 1 school days before Friday 16 October, then the first school day after it:
+    # Monday 26 October, after the midden herfstvakantie (17-25 October).
+    assert days == [date(2026, 10, 13), date(2026, 10, 15), date(2026, 10, 26)]
+    assert all(p.status is PingStatus.SENT for p in pings.values())
+    assert engine.store.current_round(key=team) is None  # closed automatically
+
+
+def test_a_missed_ping_is_sent_once_after_downtime_and_a_stale_one_never(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'down.sqlite3'}"
+    team = TeamKey(platform="console", workspace="w", team="t")
+    clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    first = make_engine(url, clock, tmp_path)
+    say(first, team, "/quickscan regio zuid")
+    say(first, team, "/quickscan checklist")
+    first.tick()
+    first.store.close()  # the bot goes down before 14 December (round 2 announcement)
+
+    # Back on 5 January 10:00: the announcement (useful until the kerstvakantie) has
+    # expired; round 2's opening (4 January 08:00, useful until its deadline) goes out.
+    clock.advance(datetime(2027, 1, 5, 10, tzinfo=AMSTERDAM) - clock.now())
+    second = make_engine(url, clock, tmp_path)
+    messages = second.tick()
+    assert sum("ronde 2" in m.text and "geopend" in m.text for m in messages) == 1
+    assert second.tick() == []
+    pings = {
+        p.id.split(":", 1)[1]: p for p in ScheduleStore(engine=second.store.engine).pings(key=team)
+    }
+    assert pings["2026:checklist:r2:announce"].status is PingStatus.EXPIRED
+    assert pings["2026:checklist:r2:open"].status is PingStatus.SENT
+    second.store.close()
+
+    # A second process on the same database sends nothing again.
+    third = make_engine(url, clock, tmp_path)
+    assert third.tick() == []
+    third.store.close()
+
+
+def test_installing_mid_year_plans_from_round_2(engine: Engine, start: FakeClock) -> None:
+    start.advance(datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM) - start.now())
+    team = TeamKey(platform="console", workspace="w", team="late")
+    say(engine, team, "/quickscan gemeente Tilburg")
+    pings = ScheduleStore(engine=engine.store.engine).pings(key=team)
+    ids = [p.id.split(":", 1)[1] for p in pings]
+    assert not any(i.startswith("2026:checklist:r1") for i in ids)
+    assert "2026:checklist:r2:open" in ids
+    assert "2027:checklist:r1:open" in ids  # and the next school year in full

@@ -1,0 +1,152 @@
+"""Members the bot cannot message (403) are reported once; a 429 is waited out, not looped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.telegram.settings import TelegramLimits
+from tests.conftest import FakeClock
+from tests.fake_telegram import FakeTelegram, running_bot
+
+GROUP = -100999
+ANNA, BRAM, GERT, HUGO = 11, 12, 13, 14
+
+
+def _known(fake: FakeTelegram, *users: int) -> None:
+    """``users`` opened the bot and spoke in the group, so the roster invites them."""
+    for user in users:
+        fake.send_private(user, "/start")
+        fake.send_group(user, GROUP, "Hallo")
+
+
+def test_a_member_who_blocked_the_bot_is_reported_once(clock: FakeClock, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    with (
+        FakeTelegram() as fake,
+        running_bot(fake=fake, database_url=url, clock=clock, output_dir=tmp_path) as bot,
+    ):
+        for user, name in ((ANNA, "Anna"), (BRAM, "Bram"), (GERT, "Gert"), (HUGO, "Hugo")):
+            fake.add_user(user, name)
+        fake.add_group(GROUP, title="Team", admins=(ANNA,))
+        _known(fake, ANNA, BRAM, GERT, HUGO)
+        fake.wait_for(lambda: all(fake.last_message(u) for u in (ANNA, BRAM, GERT, HUGO)))
+        # Gert blocks the bot while it is not looking (the update never reached it);
+        # Hugo blocks it in the open, so he is simply not invited.
+        fake.block(GERT, notify=False)
+        fake.block(HUGO, notify=True)
+
+        fake.send_group(ANNA, GROUP, "/quickscan start")
+        fake.wait_for(lambda: "heeft de quickscan" in fake.last_text(GROUP))
+        report = fake.wait_for(lambda: "kon geen privébericht" in fake.last_text(ANNA))
+        assert report
+        assert fake.last_text(ANNA).startswith("Gert kon geen privébericht")
+        fake.wait_for(lambda: fake.prompt(BRAM))
+
+        for _ in range(2):
+            before = len(fake.chat_messages(ANNA))
+            fake.send_group(ANNA, GROUP, "/quickscan status")
+            fake.wait_for(lambda before=before: len(fake.chat_messages(ANNA)) > before)
+            assert fake.last_text(ANNA) == (
+                "Niet bereikbaar via een privébericht: Gert. Vraag hen de bot zelf te openen."
+            )
+        status = fake.wait_for(lambda: fake.last_text(GROUP))
+        assert "Gert" not in status  # the group sees counts only
+
+        reports = [m for m in fake.chat_messages(ANNA) if "kon geen privébericht" in m.shown()]
+        assert len(reports) == 1
+        attempts = fake.calls_of("sendMessage", chat_id=GERT)
+        assert [call.error_code for call in attempts] == [None, 403]  # /start reply, invitation
+        assert fake.calls_of("sendMessage", chat_id=HUGO)[-1].error_code is None  # never tried
+        assert not bot.errors
+
+
+def test_a_coordinator_who_never_started_the_bot(clock: FakeClock, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    with (
+        FakeTelegram() as fake,
+        running_bot(fake=fake, database_url=url, clock=clock, output_dir=tmp_path) as bot,
+    ):
+        fake.add_user(ANNA, "Anna")
+        fake.add_user(HUGO, "Hugo")  # an administrator who never opened the bot
+        fake.add_group(GROUP, title="Team", admins=(HUGO, ANNA))
+        _known(fake, ANNA)
+        fake.wait_for(lambda: fake.last_message(ANNA))
+
+        fake.send_group(HUGO, GROUP, "/quickscan start")
+        fake.wait_for(lambda: "Hugo heeft de quickscan" in fake.last_text(GROUP))
+        fake.wait_for(lambda: fake.prompt(ANNA))
+        (invitation,) = fake.calls_of("sendMessage", chat_id=HUGO)
+        assert invitation.error_code == 403
+
+        # Hugo's own status: the private part falls back to a reply in the group.
+        fake.send_group(HUGO, GROUP, "/quickscan status")
+        fallback = fake.wait_for(
+            lambda: next(
+                (m for m in fake.chat_messages(GROUP) if "Niet bereikbaar" in m.shown()), None
+            )
+        )
+        assert "Niet bereikbaar via een privébericht: Hugo." in fallback.shown()
+        assert "open de bot" in fallback.shown().lower()
+        assert fallback.reply_to is not None
+        assert fallback.buttons[0]["url"] == "https://t.me/QuickscanTestBot"
+        # Another administrator sees it privately.
+        fake.send_group(ANNA, GROUP, "/quickscan status")
+        fake.wait_for(lambda: "Niet bereikbaar via een privébericht: Hugo" in fake.last_text(ANNA))
+        # One attempt at Hugo's private chat, never repeated.
+        assert len(fake.calls_of("sendMessage", chat_id=HUGO)) == 1
+        assert not bot.errors
+
+
+def test_rate_limits_are_waited_out_and_never_retried_forever(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    limits = TelegramLimits(
+        overall_per_second=0, group_per_minute=0, per_chat_interval_s=0, max_retries=1
+    )
+    with (
+        FakeTelegram() as fake,
+        running_bot(
+            fake=fake, database_url=url, clock=clock, output_dir=tmp_path, limits=limits
+        ) as bot,
+    ):
+        fake.add_user(ANNA, "Anna", started=True)
+        fake.add_group(GROUP, title="Team", admins=(ANNA,))
+        fake.fail_next(
+            "sendMessage",
+            chat_id=GROUP,
+            code=429,
+            description="Too Many Requests: retry after 1",
+            retry_after=1,
+        )
+        fake.send_group(ANNA, GROUP, "/quickscan status")
+        fake.wait_for(lambda: "Er loopt geen quickscan-ronde" in fake.last_text(ANNA))
+        # An ephemeral reply went privately; a team message shows the retry.
+        fake.send_group(ANNA, GROUP, "/quickscan minimum 6")
+        fake.wait_for(lambda: "vanaf 6 ingevulde" in fake.last_text(GROUP))
+        first, second = fake.calls_of("sendMessage", chat_id=GROUP)
+        assert first.error_code == 429
+        assert second.error_code is None
+        assert second.at - first.at >= 1.0
+
+        # Still limited after the retries: the message is given up, the bot goes on.
+        fake.fail_next(
+            "sendMessage",
+            chat_id=GROUP,
+            code=429,
+            description="Too Many Requests: retry after 1",
+            retry_after=1,
+            times=2,
+        )
+        fake.send_group(ANNA, GROUP, "/quickscan minimum 7")
+        fake.wait_for(lambda: len(fake.calls_of("sendMessage", chat_id=GROUP)) == 4)
+        fake.send_group(ANNA, GROUP, "/quickscan minimum 8")
+        fake.wait_for(lambda: "vanaf 8 ingevulde" in fake.last_text(GROUP))
+        assert [c.error_code for c in fake.calls_of("sendMessage", chat_id=GROUP)] == [
+            429,
+            None,
+            429,
+            429,
+            None,
+        ]
+        assert not bot.errors
