@@ -15,8 +15,9 @@ from bot.config import load_settings
 from bot.deadline import SCHOOL_TZ
 from bot.demo import demo_script
 from bot.engine import DEFAULT_INSTRUMENT, Engine
-from bot.ports import Roster, RosterRegistry
+from bot.ports import Deliverers, Roster, RosterRegistry
 from bot.runner import build_runners, run_all
+from bot.scheduling import PingScheduler
 from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
 from storage.store import Store
 
@@ -93,8 +94,20 @@ def _run(args: argparse.Namespace) -> int:
         rosters = RosterRegistry()
         engine, _instruments = _engine(database_url=database_url, roster=rosters)
         try:
-            run_all(build_runners(platforms=settings.platforms, engine=engine, rosters=rosters))
+            runners = build_runners(platforms=settings.platforms, engine=engine, rosters=rosters)
+        except ValueError as error:  # an incomplete Slack/Telegram configuration
+            engine.store.close()
+            sys.stderr.write(f"quickscan: {error}\n")
+            return 2
+        deliverers = Deliverers()
+        for platform, runner in zip(settings.platforms, runners, strict=True):
+            deliverers.register(platform=platform, deliver=runner.deliver)
+        scheduler = PingScheduler(engine=engine, deliver=deliverers.deliver)
+        scheduler.start()
+        try:
+            run_all(runners)
         finally:
+            scheduler.stop()
             engine.store.close()
         return 0
     roster = ConsoleRoster(members=[m.strip() for m in args.members.split(",") if m.strip()])

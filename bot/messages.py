@@ -122,6 +122,8 @@ class Outbound:
             (Telegram deep link), for adapters whose members must opt in.
         free_text: The prompt accepts typed text (an open question), so an adapter
             may offer a text field (Slack modal) besides the buttons.
+        columns: Buttons per row, where the grouping carries meaning (the checklist's
+            four scores per statement); None leaves the layout to the adapter.
         report: The neutral team report behind a result post, so an adapter can
             render it natively (Block Kit); ``text``/``details`` are its text form.
     """
@@ -136,3 +138,4 @@ class Outbound:
     report: TeamReport | None = None
     join_token: str | None = None
     free_text: bool = False
+    columns: int | None = None

@@ -55,6 +55,10 @@ class PlatformRunner(Protocol):
         """Ask the loop to end (from another thread or a signal handler)."""
         ...
 
+    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
+        """Send messages nobody asked for (scheduled pings) to ``team``'s platform."""
+        ...
+
 
 class Deliverers:
     """One delivery function per platform, for messages nobody asked for (pings).

@@ -13,6 +13,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 
 from bot.checklist_results import is_complete, round_name
 from bot.i18n import Catalogue
@@ -224,7 +225,9 @@ def scoring_prompt(
     if index > 0:
         buttons.append(_button(view, "checklist.button_back", ClVerb.BACK, pupil.id))
     buttons.append(_button(view, "checklist.button_later", ClVerb.LATER, pupil.id))
-    return dm(view.teacher, "\n".join(lines), buttons=tuple(buttons), replace=replace)
+    message = dm(view.teacher, "\n".join(lines), buttons=tuple(buttons), replace=replace)
+    # Four scores per statement: one row per statement where the adapter lays out rows.
+    return replace_fields(message, columns=len(view.checklist.scale.options))
 
 
 def step_prompt(view: ClassView, pupil: Pupil) -> Outbound:

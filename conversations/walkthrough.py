@@ -149,7 +149,8 @@ class Walkthrough:
         if action.verb is Verb.GO:
             step = _resume(instrument, turn.answers)
         elif action.verb is Verb.PAUSE:
-            return self._commit(turn, _Step(S.PAUSED, 0), {}, notice=texts.t("dm.paused"))
+            # The paused prompt ("gepauzeerd" + "verder") replaces the question in place.
+            return self._commit(turn, _Step(S.PAUSED, 0), {})
         elif action.verb is Verb.SEND:
             return self._commit(turn, _Step(S.SUBMITTED, 0), {}, submitted=True)
         elif action.verb is Verb.BACK:
@@ -186,7 +187,6 @@ class Walkthrough:
         step: _Step,
         changes: Mapping[str, str | None],
         *,
-        notice: str | None = None,
         submitted: bool = False,
     ) -> list[Outbound]:
         """Save the step in one transaction, then (and only then) build the next prompt."""
@@ -203,15 +203,14 @@ class Walkthrough:
             )
         except RoundNotOpenError:
             return [dm(participation, turn.texts.t("dm.round_closed"))]
-        replies = [] if notice is None else [dm(participation, notice)]
-        if step.state is not S.PAUSED:
-            answers = {**turn.answers, **changes}
-            after = replace(
-                turn,
-                participation=updated,
-                answers={key: value for key, value in answers.items() if value is not None},
-            )
-            replies.append(prompt(after, replace=not submitted))
+        replies: list[Outbound] = []
+        answers = {**turn.answers, **changes}
+        after = replace(
+            turn,
+            participation=updated,
+            answers={key: value for key, value in answers.items() if value is not None},
+        )
+        replies.append(prompt(after, replace=not submitted))
         return replies
 
 

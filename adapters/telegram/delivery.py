@@ -117,7 +117,7 @@ class Delivery:
         if chat_id is None:
             _LOG.warning("team message for a non-numeric chat id dropped")
             return
-        text, markup = message.text, keyboard(message.buttons)
+        text, markup = message.text, keyboard(message.buttons, columns=message.columns)
         token = message.join_token
         if token is not None and valid_start_parameter(token):
             text = f"{text}\n\n{self._texts.t('telegram.join_hint')}"
@@ -205,7 +205,7 @@ class Delivery:
             or len(message.text) > MESSAGE_MAX_CHARS
         ):
             return False
-        markup = keyboard(message.buttons)
+        markup = keyboard(message.buttons, columns=message.columns)
         try:
             await self._bot.edit_message_text(
                 chat_id=chat_id,
@@ -234,7 +234,7 @@ class Delivery:
     ) -> None:
         """Text (or a captioned photo/document), then the details as a reply to it."""
         if markup is None:
-            markup = keyboard(message.buttons)
+            markup = keyboard(message.buttons, columns=message.columns)
         media = [path for path in (message.image, message.file) if path is not None]
         head: Message | None
         if media and len(text) <= TELEGRAM_CAPTION_MAX_CHARS:

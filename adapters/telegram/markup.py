@@ -42,7 +42,9 @@ def plain(text: str) -> str:
     return _ITALIC_RE.sub(r"\1", _BOLD_RE.sub(r"\1", text))
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+def keyboard(
+    buttons: Sequence[Button], *, columns: int | None = None
+) -> InlineKeyboardMarkup | None:
     """Choice buttons as an inline keyboard: short labels six to a row, words three.
 
     Every payload is checked against the 64-byte callback_data limit again here,
@@ -55,7 +57,7 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     current_short: bool | None = None
     for button in buttons:
         short = len(button.label) <= SHORT_LABEL_CHARS
-        limit = KEYBOARD_ROW_MAX if short else LONG_LABEL_ROW_MAX
+        limit = (columns or KEYBOARD_ROW_MAX) if short else LONG_LABEL_ROW_MAX
         if current and (short != current_short or len(current) >= limit):
             rows.append(current)
             current = []
