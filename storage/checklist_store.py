@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,6 +48,7 @@ from storage.checklist_records import (
 )
 from storage.keys import ConversationKey, TeamKey
 from storage.models import ParticipationRow, RoundRow, TeamRow
+from storage.queries import dialect_insert, team_filter, team_row
 from storage.records import ParticipationState, RoundStatus
 
 _LOG = logging.getLogger(__name__)
@@ -74,14 +74,6 @@ def label_key(label: str) -> str:
     unique constraint too.
     """
     return " ".join(label.split()).casefold()
-
-
-def _team_filter(key: TeamKey) -> tuple[Any, ...]:
-    return (
-        TeamRow.platform == key.platform,
-        TeamRow.workspace == key.workspace,
-        TeamRow.team_ref == key.team,
-    )
 
 
 def _teacher_record(row: ChecklistTeacherRow, team: TeamRow) -> Teacher:
@@ -155,20 +147,6 @@ class ChecklistStore:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _insert(self, table: Any) -> Any:
-        """A dialect-specific INSERT, for ``ON CONFLICT`` on SQLite and PostgreSQL."""
-        name = self.engine.dialect.name
-        if name == "postgresql":
-            return postgresql.insert(table)
-        if name == "sqlite":
-            return sqlite.insert(table)
-        msg = f"unsupported database dialect {name!r}"
-        raise NotImplementedError(msg)
-
-    @staticmethod
-    def _team_row(session: Session, key: TeamKey) -> TeamRow | None:
-        return session.scalars(select(TeamRow).where(*_team_filter(key))).one_or_none()
-
     @staticmethod
     def _teachers(session: Session, *where: Any, order_by: Sequence[Any] = ()) -> list[Teacher]:
         query = (
@@ -201,12 +179,12 @@ class ChecklistStore:
             LookupError: The team does not exist (``Store.ensure_team`` first).
         """
         with self._sessions.begin() as session:
-            team = self._team_row(session, key)
+            team = team_row(session, key)
             if team is None:
                 msg = f"unknown team {key}"
                 raise LookupError(msg)
             statement = (
-                self._insert(ChecklistTeacherRow)
+                dialect_insert(self.engine, ChecklistTeacherRow)
                 .values(
                     team_id=team.id,
                     user_ref=user,
@@ -269,7 +247,7 @@ class ChecklistStore:
     def teachers(self, *, key: TeamKey) -> list[Teacher]:
         """The team's bound teachers, in binding order."""
         with self._sessions.begin() as session:
-            return self._teachers(session, *_team_filter(key), order_by=(ChecklistTeacherRow.id,))
+            return self._teachers(session, *team_filter(key), order_by=(ChecklistTeacherRow.id,))
 
     def set_state(
         self, *, teacher_id: int, state: TeacherState, pupil_id: int | None, now: datetime
@@ -398,7 +376,7 @@ class ChecklistStore:
                     )
             if rows:
                 try:
-                    session.execute(self._insert(ChecklistPupilRow).values(rows))
+                    session.execute(dialect_insert(self.engine, ChecklistPupilRow).values(rows))
                 except IntegrityError:
                     # A concurrent insert of the same label; hide_parameters keeps the
                     # label out of the original error, and it is not chained here.
@@ -506,7 +484,7 @@ class ChecklistStore:
             msg = f"a checklist round is 1 or 2, not {number}"
             raise ValueError(msg)
         with self._sessions.begin() as session:
-            team = self._team_row(session, key)
+            team = team_row(session, key)
             if team is None:
                 msg = f"unknown team {key}"
                 raise LookupError(msg)
@@ -552,7 +530,7 @@ class ChecklistStore:
             row = session.scalars(
                 select(ChecklistRoundRow)
                 .join(TeamRow, TeamRow.id == ChecklistRoundRow.team_id)
-                .where(ChecklistRoundRow.status == _OPEN, *_team_filter(key))
+                .where(ChecklistRoundRow.status == _OPEN, *team_filter(key))
             ).one_or_none()
             return None if row is None else _round_record(row)
 
@@ -568,7 +546,7 @@ class ChecklistStore:
             rows = session.scalars(
                 select(ChecklistRoundRow)
                 .join(TeamRow, TeamRow.id == ChecklistRoundRow.team_id)
-                .where(*_team_filter(key))
+                .where(*team_filter(key))
                 .order_by(
                     ChecklistRoundRow.school_year, ChecklistRoundRow.number, ChecklistRoundRow.id
                 )
@@ -594,7 +572,7 @@ class ChecklistStore:
             ChecklistRoundNotOpenError: Already closed, or not this team's round.
         """
         with self._sessions.begin() as session:
-            team = self._team_row(session, key)
+            team = team_row(session, key)
             result = session.execute(
                 update(ChecklistRoundRow)
                 .where(
@@ -626,7 +604,7 @@ class ChecklistStore:
             state.value for state in (TeacherState.SCORING, TeacherState.STEP, TeacherState.PAUSED)
         ]
         with self._sessions.begin() as session:
-            team_ids = select(TeamRow.id).where(*_team_filter(key))
+            team_ids = select(TeamRow.id).where(*team_filter(key))
             result = session.execute(
                 update(ChecklistTeacherRow)
                 .where(
@@ -691,7 +669,7 @@ class ChecklistStore:
                 msg = f"round {round_id} closed or pupil {pupil_id} not of teacher {teacher_id}"
                 raise ChecklistRoundNotOpenError(msg)
             if scores:
-                upsert = self._insert(ChecklistScoreRow).values(
+                upsert = dialect_insert(self.engine, ChecklistScoreRow).values(
                     [
                         {
                             "round_id": round_id,
@@ -722,7 +700,7 @@ class ChecklistStore:
                     .execution_options(synchronize_session=False)
                 )
             elif step is not None:
-                upsert = self._insert(ChecklistStepRow).values(
+                upsert = dialect_insert(self.engine, ChecklistStepRow).values(
                     round_id=round_id, pupil_id=pupil_id, text=step, updated_at=now
                 )
                 session.execute(
@@ -787,7 +765,7 @@ class ChecklistStore:
                 .join(ChecklistPupilRow, ChecklistPupilRow.id == ChecklistScoreRow.pupil_id)
                 .join(ChecklistRoundRow, ChecklistRoundRow.id == ChecklistScoreRow.round_id)
                 .join(TeamRow, TeamRow.id == ChecklistRoundRow.team_id)
-                .where(ChecklistScoreRow.round_id == round_id, *_team_filter(key))
+                .where(ChecklistScoreRow.round_id == round_id, *team_filter(key))
                 .order_by(ChecklistPupilRow.teacher_id, ChecklistScoreRow.pupil_id)
             )
             for teacher_id, pupil_id, statement_id, value in rows:
@@ -798,7 +776,7 @@ class ChecklistStore:
         """Per bound teacher: pupils in the class and pupils with all ``statements`` scored."""
         with self._sessions.begin() as session:
             teachers = self._teachers(
-                session, *_team_filter(key), order_by=(ChecklistTeacherRow.id,)
+                session, *team_filter(key), order_by=(ChecklistTeacherRow.id,)
             )
             sizes = dict(
                 session.execute(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.keys import TeamKey
 from storage.models import TeamRow
+from storage.queries import team_filter
 from storage.schedule_models import ScheduledPingRow
 
 
@@ -66,13 +67,7 @@ class ScheduleStore:
         """
         wanted = {ping.id: ping for ping in planned}
         with self._sessions.begin() as session:
-            team = session.scalars(
-                select(TeamRow).where(
-                    TeamRow.platform == key.platform,
-                    TeamRow.workspace == key.workspace,
-                    TeamRow.team_ref == key.team,
-                )
-            ).one()
+            team = session.scalars(select(TeamRow).where(*team_filter(key))).one()
             stored = {
                 row.id: row
                 for row in session.scalars(
@@ -117,11 +112,7 @@ class ScheduleStore:
 
     def pings(self, *, key: TeamKey) -> list[Ping]:
         """All of one team's pings, by due time (for `quickscan kalender`)."""
-        return self._select(
-            TeamRow.platform == key.platform,
-            TeamRow.workspace == key.workspace,
-            TeamRow.team_ref == key.team,
-        )
+        return self._select(*team_filter(key))
 
     def get(self, *, ping_id: str) -> Ping | None:
         """One ping by id."""

@@ -24,7 +24,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +39,7 @@ from storage.models import (
     TeamRow,
     UTCDateTime,
 )
+from storage.queries import dialect_insert, json_object, team_filter, team_row
 from storage.records import (
     MIN_RESPONDENTS_FLOOR,
     Participation,
@@ -80,30 +80,18 @@ def _team_record(row: TeamRow) -> Team:
 
 def _decode_overrides(stored: str) -> dict[str, tuple[str, str]]:
     """A school's own holiday dates; anything malformed counts as no override."""
-    try:
-        data = json.loads(stored or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
     return {
         str(name): (str(value[0]), str(value[1]))
-        for name, value in data.items()
+        for name, value in json_object(stored).items()
         if isinstance(value, list) and len(value) == 2
     }
 
 
 def _decode_rules(stored: str) -> dict[str, float]:
     """A team's label threshold overrides; anything malformed counts as no override."""
-    try:
-        data = json.loads(stored or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
     return {
         str(name): float(value)
-        for name, value in data.items()
+        for name, value in json_object(stored).items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
 
@@ -142,18 +130,9 @@ def _participation_record(row: ParticipationRow, team: TeamRow) -> Participation
     )
 
 
-def _team_filter(key: TeamKey) -> tuple[Any, ...]:
-    """WHERE clauses selecting exactly one team."""
-    return (
-        TeamRow.platform == key.platform,
-        TeamRow.workspace == key.workspace,
-        TeamRow.team_ref == key.team,
-    )
-
-
 def _team_id_of(key: TeamKey) -> Any:
     """A scalar subquery with the team's id (NULL if unknown, which matches nothing)."""
-    return select(TeamRow.id).where(*_team_filter(key)).scalar_subquery()
+    return select(TeamRow.id).where(*team_filter(key)).scalar_subquery()
 
 
 def _load_participations(
@@ -228,27 +207,9 @@ class Store:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _insert(self, table: Any) -> Any:
-        """A dialect-specific INSERT, for ``ON CONFLICT`` on SQLite and PostgreSQL.
-
-        Both dialects spell upserts the same way in SQLAlchemy, but the statement
-        classes live in the dialect packages.
-        """
-        name = self.engine.dialect.name
-        if name == "postgresql":
-            return postgresql.insert(table)
-        if name == "sqlite":
-            return sqlite.insert(table)
-        msg = f"unsupported database dialect {name!r}"
-        raise NotImplementedError(msg)
-
-    @staticmethod
-    def _team_row(session: Session, key: TeamKey) -> TeamRow | None:
-        return session.scalars(select(TeamRow).where(*_team_filter(key))).one_or_none()
-
     @staticmethod
     def _required_team_row(session: Session, key: TeamKey) -> TeamRow:
-        row = Store._team_row(session, key)
+        row = team_row(session, key)
         if row is None:
             msg = f"unknown team {key}"
             raise UnknownTeamError(msg)
@@ -259,7 +220,7 @@ class Store:
         query = (
             select(RoundRow)
             .join(TeamRow, TeamRow.id == RoundRow.team_id)
-            .where(RoundRow.id == round_id, *_team_filter(key))
+            .where(RoundRow.id == round_id, *team_filter(key))
         )
         return session.scalars(query).one_or_none()
 
@@ -281,7 +242,7 @@ class Store:
         """
         try:
             with self._sessions.begin() as session:
-                existing = self._team_row(session, key)
+                existing = team_row(session, key)
                 if existing is not None:
                     return _team_record(existing), False
                 team = TeamRow(
@@ -313,7 +274,7 @@ class Store:
     def get_team(self, *, key: TeamKey) -> Team | None:
         """The team, or None if the bot was never set up there."""
         with self._sessions.begin() as session:
-            row = self._team_row(session, key)
+            row = team_row(session, key)
             return None if row is None else _team_record(row)
 
     def update_team(
@@ -370,7 +331,7 @@ class Store:
             query = (
                 select(CoordinatorRow.user_ref)
                 .join(TeamRow, TeamRow.id == CoordinatorRow.team_id)
-                .where(CoordinatorRow.user_ref == user, *_team_filter(key))
+                .where(CoordinatorRow.user_ref == user, *team_filter(key))
             )
             return session.scalars(query).first() is not None
 
@@ -386,7 +347,7 @@ class Store:
         with self._sessions.begin() as session:
             team = self._required_team_row(session, key)
             statement = (
-                self._insert(CoordinatorRow)
+                dialect_insert(self.engine, CoordinatorRow)
                 .values(team_id=team.id, user_ref=user, added_by=added_by, added_at=now)
                 .on_conflict_do_nothing(index_elements=["team_id", "user_ref"])
                 # RETURNING, not rowcount: reliable for ON CONFLICT DO NOTHING everywhere.
@@ -400,7 +361,7 @@ class Store:
             query = (
                 select(CoordinatorRow.user_ref)
                 .join(TeamRow, TeamRow.id == CoordinatorRow.team_id)
-                .where(*_team_filter(key))
+                .where(*team_filter(key))
                 .order_by(CoordinatorRow.added_at, CoordinatorRow.user_ref)
             )
             return list(session.scalars(query))
@@ -475,7 +436,7 @@ class Store:
         """
         with self._sessions.begin() as session:
             statement = (
-                self._insert(ProcessedEventRow)
+                dialect_insert(self.engine, ProcessedEventRow)
                 .values(platform=platform, workspace=workspace, event_id=event_id, seen_at=now)
                 .on_conflict_do_nothing(index_elements=["platform", "workspace", "event_id"])
                 .returning(ProcessedEventRow.event_id)
@@ -520,7 +481,7 @@ class Store:
             query = (
                 select(RoundRow)
                 .join(TeamRow, TeamRow.id == RoundRow.team_id)
-                .where(RoundRow.status == _OPEN, *_team_filter(key))
+                .where(RoundRow.status == _OPEN, *team_filter(key))
             )
             row = session.scalars(query).one_or_none()
             return None if row is None else _round_record(row)
@@ -569,7 +530,7 @@ class Store:
                 .where(
                     RoundRow.status == _CLOSED,
                     RoundRow.instrument_id == instrument_id,
-                    *_team_filter(key),
+                    *team_filter(key),
                 )
                 .order_by(RoundRow.opened_at.desc(), RoundRow.id.desc())
             )
@@ -601,7 +562,7 @@ class Store:
                 msg = f"round {round_id} of team {key} is not open"
                 raise RoundNotOpenError(msg)
             statement = (
-                self._insert(ParticipationRow)
+                dialect_insert(self.engine, ParticipationRow)
                 .values(
                     round_id=round_id,
                     user_ref=user,
@@ -630,7 +591,7 @@ class Store:
                 session,
                 ParticipationRow.round_id == round_id,
                 ParticipationRow.user_ref == key.user,
-                *_team_filter(key.team_key),
+                *team_filter(key.team_key),
             )
 
     def participation_for_user(
@@ -673,7 +634,7 @@ class Store:
             return _load_participations(
                 session,
                 ParticipationRow.round_id == round_id,
-                *_team_filter(key),
+                *team_filter(key),
                 order_by=(ParticipationRow.id,),
             )
 
@@ -788,7 +749,7 @@ class Store:
             )
             session.execute(removal.execution_options(synchronize_session=False))
         if kept:
-            upsert = self._insert(AnswerRow).values(kept)
+            upsert = dialect_insert(self.engine, AnswerRow).values(kept)
             upsert = upsert.on_conflict_do_update(
                 index_elements=["participation_id", "item_id"],
                 set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
