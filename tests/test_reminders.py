@@ -73,7 +73,7 @@ def test_a_school_year_of_checklist_pings_per_region(
     team = TeamKey(platform="console", workspace="w", team=f"team-{region.value}")
     say(engine, team, f"/quickscan regio {region.value}")
     say(engine, team, "/quickscan checklist")
-    walk(engine, start, until=datetime(2027, 3, 1, tzinfo=AMSTERDAM))
+    walk(engine, start, until=datetime(2027, 8, 1, tzinfo=AMSTERDAM))  # the whole school year
 
     pings = ScheduleStore(engine=engine.store.engine).pings(key=team)
     sent = {p.id.split(":", 2)[2]: p for p in pings if p.status is PingStatus.SENT}
