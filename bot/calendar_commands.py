@@ -20,6 +20,7 @@ from bot.calendar import (
 )
 from bot.deadline import SCHOOL_TZ
 from bot.i18n import Catalogue
+from bot.planner import SETTING_RANGES, PlanSettings
 from bot.team_calendar import days_for, override_key
 from storage.records import Team
 from storage.schedule_store import Ping, PingStatus
@@ -82,7 +83,12 @@ def describe(*, team: Team, pings: list[Ping], now: datetime, texts: Catalogue) 
             if start is None or end is None or end < today:
                 continue
             lines.append(
-                texts.t("calendar.holiday_line", kind=kind.value, start=_day(start), end=_day(end))
+                texts.t(
+                    "calendar.holiday_line",
+                    kind=texts.t(f"holiday.{kind.value}"),
+                    start=_day(start),
+                    end=_day(end),
+                )
             )
     upcoming = [p for p in pings if p.status is PingStatus.PENDING][:UPCOMING_PINGS]
     lines.append(texts.t("calendar.pings_title"))
@@ -99,3 +105,31 @@ def describe(*, team: Team, pings: list[Ping], now: datetime, texts: Catalogue) 
 
 def _day(day: date) -> str:
     return day.strftime("%d-%m-%Y")
+
+
+def describe_planning(*, team: Team, texts: Catalogue) -> str:
+    """The team's planning settings, defaults included."""
+    settings = PlanSettings.from_mapping(team.plan_settings)
+    lines = [texts.t("planning.title")]
+    lines += [
+        texts.t(f"planning.{name}", value=value) for name, value in settings.as_mapping().items()
+    ]
+    lines.append(texts.t("planning.how"))
+    return "\n".join(lines)
+
+
+def set_planning(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> str:
+    """``planning ronde1_weken 4`` or ``planning standaard``; the reply shows the result."""
+    if len(args) == 1 and args[0].lower() in {"standaard", "default"}:
+        return describe_planning(
+            team=store.update_team(key=team.key, plan_settings={}), texts=texts
+        )
+    names = ", ".join(PlanSettings.names())
+    if len(args) != 2 or args[0] not in SETTING_RANGES or not args[1].isdigit():
+        return texts.t("planning.usage", names=names)
+    name, value = args[0], int(args[1])
+    low, high = SETTING_RANGES[name]
+    if not low <= value <= high:
+        return texts.t("planning.out_of_range", name=name, low=low, high=high)
+    updated = store.update_team(key=team.key, plan_settings={**team.plan_settings, name: value})
+    return describe_planning(team=updated, texts=texts)

@@ -10,15 +10,18 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.console import DEFAULT_MEMBERS, ConsoleAdapter, ConsoleRoster
+from bot.calendar_commands import describe
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import load_settings
 from bot.deadline import SCHOOL_TZ
 from bot.demo import demo_script
 from bot.engine import DEFAULT_INSTRUMENT, Engine
+from bot.i18n import Catalogue
 from bot.ports import Deliverers, Roster, RosterRegistry
 from bot.runner import build_runners, run_all
 from bot.scheduling import PingScheduler
 from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
+from storage.schedule_store import ScheduleStore
 from storage.store import Store
 
 Instruments = dict[str, Quickscan | Checklist]
@@ -35,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "kalender":
+            return _calendar(args)
         return _check(args)
     except InstrumentError as error:
         sys.stderr.write(f"quickscan: instrument file invalid: {error}\n")
@@ -64,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--show-dms", action="store_true", help="also print every private message")
     demo.add_argument("--output", type=Path, help="where the chart goes (default: data dir/demo)")
     sub.add_parser("check", help="load and validate the instrument files")
+    calendar = sub.add_parser(
+        "kalender", help="print every team's upcoming holidays and planned pings"
+    )
+    calendar.add_argument("--database", help="database URL (default: as quickscan run)")
+    calendar.add_argument("--clock", type=_moment, help="show the calendar as of this moment")
     return parser
 
 
@@ -145,6 +155,28 @@ def _demo(args: argparse.Namespace) -> int:
                 adapter.feed(line)
         finally:
             engine.store.close()
+    return 0
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    """``quickscan kalender``: what the bot will do and when, per team."""
+    settings = load_settings()
+    store = Store.open(url=args.database or settings.database_url)
+    try:
+        outbox = ScheduleStore(engine=store.engine)
+        now = args.clock or SystemClock().now()
+        teams = store.teams()
+        if not teams:
+            sys.stdout.write(Catalogue().t("calendar.no_teams") + "\n")
+        for team in teams:
+            key = team.key
+            sys.stdout.write(f"\n== {key.platform}/{key.workspace}/{key.team}\n")
+            overview = describe(
+                team=team, pings=outbox.pings(key=key), now=now, texts=Catalogue(team.locale)
+            )
+            sys.stdout.write(overview + "\n")
+    finally:
+        store.close()
     return 0
 
 

@@ -29,6 +29,7 @@ class Sub(enum.StrEnum):
     GEMEENTE = "gemeente"
     VAKANTIE = "vakantie"
     KALENDER = "kalender"
+    PLANNING = "planning"
 
 
 ALIASES: dict[str, Sub] = {
@@ -64,6 +65,8 @@ ALIASES: dict[str, Sub] = {
     "holiday": Sub.VAKANTIE,
     "kalender": Sub.KALENDER,
     "calendar": Sub.KALENDER,
+    "planning": Sub.PLANNING,
+    "schedule": Sub.PLANNING,
 }
 
 COMMAND_WORD = "/quickscan"

@@ -25,7 +25,8 @@ planned at all: planning starts from the next applicable moment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -34,6 +35,38 @@ from storage.records import Round
 from storage.schedule_store import PlannedPing
 
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSettings:
+    """The planning defaults a coordinator can change (``/quickscan planning``).
+
+    Attributes:
+        ronde1_weken: Weeks before the herfstvakantie that checklist round 1 opens.
+        ronde2_weken: Weeks from round 2's opening to its deadline.
+        herinnering_dagen: School days before a checklist deadline of the last reminder.
+    """
+
+    ronde1_weken: int = 3
+    ronde2_weken: int = 3
+    herinnering_dagen: int = 2
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The settings, as coordinators type them."""
+        return tuple(item.name for item in fields(cls))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, int]) -> PlanSettings:
+        """Defaults overridden by a team's stored values (unknown names ignored)."""
+        return replace(cls(), **{k: int(v) for k, v in values.items() if k in cls.names()})
+
+    def as_mapping(self) -> dict[str, int]:
+        """The settings by name, for display."""
+        return asdict(self)
+
+
+SETTING_RANGES = {"ronde1_weken": (1, 8), "ronde2_weken": (1, 8), "herinnering_dagen": (1, 5)}
 PING_TIME = time(8, 0)
 KEEP_CLOSE_USEFUL = timedelta(days=30)
 
@@ -108,6 +141,7 @@ def checklist_pings(
     school_year: int,
     now: datetime,
     known: Callable[[str], bool] = lambda _ping_id: False,
+    settings: PlanSettings | None = None,
 ) -> list[PlannedPing]:
     """The checklist pings of one school year, from the next applicable moment.
 
@@ -115,6 +149,7 @@ def checklist_pings(
     before the bot was installed is skipped whole, but one the bot opened itself
     keeps its reminders and close.
     """
+    plan = settings or PlanSettings()
     planned: list[PlannedPing] = []
     prefix = f"team{team_id}:{school_year}:checklist"
     herfst = days.holiday_start(kind="herfst", school_year=school_year)
@@ -125,8 +160,11 @@ def checklist_pings(
             prefix=f"{prefix}:r1",
             number=1,
             school_year=school_year,
-            opens=on_or_after(days, herfst - timedelta(weeks=3)),
-            reminders=(on_or_after(days, herfst - timedelta(weeks=1)), before(days, herfst, 2)),
+            opens=on_or_after(days, herfst - timedelta(weeks=plan.ronde1_weken)),
+            reminders=(
+                on_or_after(days, herfst - timedelta(weeks=1)),
+                before(days, herfst, plan.herinnering_dagen),
+            ),
             deadline=deadline,
             closes=after(days, herfst_end),
             now=now,
@@ -147,7 +185,7 @@ def checklist_pings(
                 )
             )
         opens = after(days, kerst_end)
-        deadline = on_or_before(days, opens + timedelta(weeks=3))
+        deadline = on_or_before(days, opens + timedelta(weeks=plan.ronde2_weken))
         planned += _round_pings(
             prefix=f"{prefix}:r2",
             number=2,
@@ -155,7 +193,7 @@ def checklist_pings(
             opens=opens,
             reminders=(
                 on_or_after(days, deadline - timedelta(weeks=1)),
-                before(days, deadline, 2),
+                before(days, deadline, plan.herinnering_dagen),
             ),
             deadline=deadline,
             closes=after(days, deadline),

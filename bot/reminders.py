@@ -18,7 +18,13 @@ from bot.clock import Clock
 from bot.deadline import SCHOOL_TZ
 from bot.i18n import Catalogue
 from bot.messages import Destination, Outbound
-from bot.planner import SchoolDays, checklist_pings, quickscan_pings, school_year_of
+from bot.planner import (
+    PlanSettings,
+    SchoolDays,
+    checklist_pings,
+    quickscan_pings,
+    school_year_of,
+)
 from bot.results import Results
 from conversations.walkthrough import Walkthrough
 from storage.keys import TeamKey
@@ -100,6 +106,7 @@ class Reminders:
                         school_year=school_year,
                         now=now,
                         known=self._known,
+                        settings=PlanSettings.from_mapping(team.plan_settings),
                     )
                 except LookupError:
                     log.info("no calendar for team %s in school year %s", team.id, school_year)

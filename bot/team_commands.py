@@ -12,7 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from bot.calendar_commands import describe, set_holiday, set_municipality, set_region
+from bot.calendar_commands import (
+    describe,
+    describe_planning,
+    set_holiday,
+    set_municipality,
+    set_planning,
+    set_region,
+)
 from bot.clock import Clock
 from bot.commands import Command, Sub, parse_command
 from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
@@ -99,6 +106,7 @@ class TeamCommands:
             Sub.GEMEENTE: self._calendar,
             Sub.VAKANTIE: self._calendar,
             Sub.KALENDER: self._calendar,
+            Sub.PLANNING: self._planning,
         }
         return handlers[command.sub](event, key, team, command, texts)
 
@@ -276,6 +284,17 @@ class TeamCommands:
             reply = set_municipality(store=self._store, team=team, text=text, texts=texts)
         else:
             reply = set_holiday(store=self._store, team=team, args=command.args, texts=texts)
+        return [self._channel(key, reply)]
+
+    def _planning(
+        self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        """Show (anyone) or change (coordinator) when the checklist rounds are planned."""
+        if not command.args:
+            return [self._private(event, describe_planning(team=team, texts=texts))]
+        if not self._may_manage(event, key):
+            return [self._private(event, texts.t("cmd.not_coordinator"))]
+        reply = set_planning(store=self._store, team=team, args=command.args, texts=texts)
         return [self._channel(key, reply)]
 
     def _help(

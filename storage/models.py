@@ -114,6 +114,8 @@ class TeamRow(Base):
     # as a JSON object {"2026:herfst": ["2026-10-17", "2026-10-25"]}.
     region: Mapped[str | None] = mapped_column(String(16))
     holiday_overrides: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # The coordinator's changes to the planning defaults (bot/planner.py), JSON.
+    plan_settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -51,6 +51,7 @@ class Team:
     label_rules: Mapping[str, float] = field(default_factory=dict)
     region: str | None = None
     holiday_overrides: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    plan_settings: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

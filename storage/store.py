@@ -75,6 +75,11 @@ def _team_record(row: TeamRow) -> Team:
         label_rules=_decode_rules(row.label_rules),
         region=row.region,
         holiday_overrides=_decode_overrides(row.holiday_overrides),
+        plan_settings={
+            str(name): value
+            for name, value in json_object(row.plan_settings).items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        },
     )
 
 
@@ -287,6 +292,7 @@ class Store:
         label_rules: Mapping[str, float] | None = None,
         region: str | None = None,
         holiday_overrides: Mapping[str, tuple[str, str]] | None = None,
+        plan_settings: Mapping[str, int] | None = None,
     ) -> Team:
         """Change team settings; None leaves a setting as it is.
 
@@ -318,6 +324,8 @@ class Store:
                 row.label_rules = json.dumps(dict(sorted(label_rules.items())))
             if region is not None:
                 row.region = region
+            if plan_settings is not None:
+                row.plan_settings = json.dumps(dict(sorted(plan_settings.items())))
             if holiday_overrides is not None:
                 row.holiday_overrides = json.dumps(
                     {name: list(days) for name, days in sorted(holiday_overrides.items())}

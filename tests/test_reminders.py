@@ -162,3 +162,41 @@ def test_installing_mid_year_plans_from_round_2(engine: Engine, start: FakeClock
     assert not any(i.startswith("2026:checklist:r1") for i in ids)
     assert "2026:checklist:r2:open" in ids
     assert "2027:checklist:r1:open" in ids  # and the next school year in full
+
+
+def test_the_calendar_command_prints_holidays_and_planned_pings(
+    engine: Engine, start: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    team = TeamKey(platform="console", workspace="w", team="cal")
+    say(engine, team, "/quickscan regio noord")
+    say(engine, team, "/quickscan vakantie herfst 2026-10-17 2026-10-25")
+    url = engine.store.engine.url.render_as_string(hide_password=False)
+    assert main(["kalender", "--database", url, "--clock", "2026-08-24T09:00"]) == 0
+    printed = capsys.readouterr().out
+    assert "== console/w/cal" in printed
+    assert "• herfstvakantie: 17-10-2026 t/m 25-10-2026" in printed  # the school's own dates
+    assert "• voorjaarsvakantie:" in printed
+    assert "checklist oudercontact: ronde opent" in printed
+    assert "OpenHolidays API, openholidaysapi.org, ODbL" in printed
+
+
+def test_a_coordinator_changes_the_planning(engine: Engine, start: FakeClock) -> None:
+    team = TeamKey(platform="console", workspace="w", team="plan")
+    say(engine, team, "/quickscan regio midden")  # herfst 17-25 October 2026
+    say(engine, team, "/quickscan planning ronde1_weken 4")
+    say(engine, team, "/quickscan planning ronde1_weken 40")  # refused: out of range
+    say(
+        engine, team, "/quickscan planning ronde2_weken 2", user="bram"
+    )  # refused: not coordinator
+
+    def due(suffix: str) -> date:
+        pings = ScheduleStore(engine=engine.store.engine).pings(key=team)
+        (ping,) = [p for p in pings if p.id.endswith(suffix)]
+        return ping.due_at.astimezone(AMSTERDAM).date()
+
+    assert due("2026:checklist:r1:open") == date(2026, 9, 21)  # four weeks before, a Monday
+    assert due("2026:checklist:r2:close") == date(2027, 1, 26)  # three weeks: unchanged
+    say(engine, team, "/quickscan planning standaard")
+    assert due("2026:checklist:r1:open") == date(2026, 9, 28)

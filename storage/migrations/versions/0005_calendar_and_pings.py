@@ -25,6 +25,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("holiday_overrides", sa.Text(), server_default="{}", nullable=False)
         )
+        batch.add_column(
+            sa.Column("plan_settings", sa.Text(), server_default="{}", nullable=False)
+        )
     op.create_table(
         "scheduled_pings",
         sa.Column("id", sa.String(length=200), nullable=False),
@@ -53,5 +56,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_scheduled_pings_status_due_at"), table_name="scheduled_pings")
     op.drop_table("scheduled_pings")
     with op.batch_alter_table("teams") as batch:
+        batch.drop_column("plan_settings")
         batch.drop_column("holiday_overrides")
         batch.drop_column("region")
