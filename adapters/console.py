@@ -4,6 +4,7 @@ Input is one event per line::
 
     anna@team: /quickscan start      (said in the team channel)
     bram@dm: ++                      (said in bram's DM with the bot)
+    @clock: 2027-01-04T08:00         (move the simulated time on; due pings fire)
     # a comment
 
 Output is one block per message, ``[team]`` or ``[dm:<name>]`` (``[team>name]``
