@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.commands import parse_command
 from bot.deadline import DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue
-from bot.messages import Destination, Inbound, Outbound
+from bot.messages import Destination, Inbound, Outbound, founder_of
 from conversations.checklist_flow import ChecklistFlow, deadline_text
 from conversations.checklist_prompts import dm, go_buttons
 from conversations.instrument import Checklist, Quickscan
@@ -63,7 +63,7 @@ class ChecklistCommands:
         """One ``/quickscan checklist ...`` message in, replies out."""
         key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
         team, _created = self._store.ensure_team(
-            key=key, founder=event.sender.user, now=self._clock.now()
+            key=key, founder=founder_of(event), now=self._clock.now()
         )
         texts = Catalogue(team.locale)
         args = parse_command(event.text).args  # after the word 'checklist'

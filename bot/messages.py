@@ -46,6 +46,8 @@ class Inbound:
         event_id: The platform's delivery id, used to ignore redeliveries.
         sender_is_admin: The platform says the sender administers the team
             channel (Telegram group admins); such members count as coordinators.
+        admins_known: The platform told who the channel's admins are, so "whoever
+            sets the bot up first becomes coordinator" does not apply to others.
     """
 
     platform: str
@@ -57,6 +59,13 @@ class Inbound:
     payload: str | None = None
     event_id: str | None = None
     sender_is_admin: bool = False
+    admins_known: bool = False
+
+
+def founder_of(event: Inbound) -> str | None:
+    """Who becomes a new team's first coordinator: the first to speak, unless the
+    platform names the channel's admins and the speaker is not one of them."""
+    return None if event.admins_known and not event.sender_is_admin else event.sender.user
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from bot.commands import Command, Sub, parse_command
 from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue, available_locales
 from bot.labels import LabelRules
-from bot.messages import Destination, Inbound, Outbound
+from bot.messages import Destination, Inbound, Outbound, founder_of
 from bot.ports import Roster
 from bot.results import Results
 from conversations.instrument import Quickscan
@@ -82,7 +82,7 @@ class TeamCommands:
         """One ``/quickscan ...`` message in, replies out."""
         key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
         team, _created = self._store.ensure_team(
-            key=key, founder=event.sender.user, now=self._clock.now()
+            key=key, founder=founder_of(event), now=self._clock.now()
         )
         texts = Catalogue(team.locale)
         command = parse_command(event.text)

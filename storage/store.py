@@ -231,7 +231,9 @@ class Store:
 
     # -- teams & roles ---------------------------------------------------------------------
 
-    def ensure_team(self, *, key: TeamKey, founder: str, now: datetime) -> tuple[Team, bool]:
+    def ensure_team(
+        self, *, key: TeamKey, founder: str | None, now: datetime
+    ) -> tuple[Team, bool]:
         """Create the team on first contact, with its founder as first coordinator.
 
         Two members greeting the bot at once may race: the loser of the unique
@@ -240,6 +242,7 @@ class Store:
         Args:
             key: The team.
             founder: User who first set the bot up in the team; becomes coordinator.
+                None creates the team without one (the platform's admins manage it).
             now: Current time (aware UTC).
 
         Returns:
@@ -258,12 +261,13 @@ class Store:
                 )
                 session.add(team)
                 session.flush()
-                session.add(
-                    CoordinatorRow(
-                        team_id=team.id, user_ref=founder, added_by=founder, added_at=now
+                if founder is not None:
+                    session.add(
+                        CoordinatorRow(
+                            team_id=team.id, user_ref=founder, added_by=founder, added_at=now
+                        )
                     )
-                )
-                session.flush()
+                    session.flush()
                 return _team_record(team), True
         except IntegrityError:
             with self._sessions.begin() as session:

@@ -115,3 +115,15 @@ def test_an_unreachable_member_is_reported_once(engine: Engine) -> None:
     assert "Niet bereikbaar via een privébericht: Bram" in private[0].text
     public = [m for m in status if m.destination.kind is DestinationKind.TEAM]
     assert "Bram" not in public[0].text
+
+
+def test_where_admins_are_known_a_member_cannot_claim_the_team(engine: Engine) -> None:
+    first = engine.handle(team_event("bram", "/quickscan help", admins_known=True))
+    assert "Coördinatoren: " in first[0].text
+    refused = engine.handle(team_event("bram", "/quickscan start", admins_known=True))
+    assert "Alleen een coördinator" in refused[0].text
+    allowed = engine.handle(
+        team_event("anna", "/quickscan start", admins_known=True, sender_is_admin=True)
+    )
+    assert allowed[0].destination.kind is DestinationKind.TEAM
+    assert engine.store.coordinators(key=TEAM) == []  # the admins manage it, nobody claimed it

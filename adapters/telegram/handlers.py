@@ -131,6 +131,7 @@ class Handlers:
             text=text,
             event_id=_event_id(update),
             sender_is_admin=admin,
+            admins_known=True,
         )
         replies = await self._run(update, self._engine.handle, event)
         origin = Origin(chat_id=chat.id, message_id=message.message_id)
