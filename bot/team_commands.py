@@ -300,7 +300,8 @@ class TeamCommands:
     def _help(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
-        coordinators = ", ".join(self._store.coordinators(key=key))
+        named = ", ".join(self._store.coordinators(key=key))
+        coordinators = named or texts.t("help.admins_only")
         return [self._private(event, texts.t("help.text", coordinators=coordinators))]
 
     def _add_coordinator(

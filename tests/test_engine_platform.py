@@ -119,7 +119,7 @@ def test_an_unreachable_member_is_reported_once(engine: Engine) -> None:
 
 def test_where_admins_are_known_a_member_cannot_claim_the_team(engine: Engine) -> None:
     first = engine.handle(team_event("bram", "/quickscan help", admins_known=True))
-    assert "Coördinatoren: " in first[0].text
+    assert "Coördinatoren: de beheerders van deze groep" in first[0].text
     refused = engine.handle(team_event("bram", "/quickscan start", admins_known=True))
     assert "Alleen een coördinator" in refused[0].text
     allowed = engine.handle(
