@@ -72,10 +72,18 @@ KEEP_CLOSE_USEFUL = timedelta(days=30)
 
 
 class SchoolDays(Protocol):
-    """What the planner needs to know of the calendar, for one region."""
+    """What the planner needs to know of the calendar, for one region.
 
-    def is_school_day(self, day: date) -> bool:
-        """Monday to Friday outside school and public holidays."""
+    The walks over school days are the calendar's own (bot/calendar.py); they raise
+    a ``CalendarError`` (a ``ValueError``) beyond the shipped school years.
+    """
+
+    def first_school_day_after(self, day: date, *, inclusive: bool = False) -> date:
+        """The first school day after ``day`` (or ``day`` itself when ``inclusive``)."""
+        ...
+
+    def last_school_day_before(self, day: date, *, inclusive: bool = False) -> date:
+        """The last school day before ``day`` (or ``day`` itself when ``inclusive``)."""
         ...
 
     def holiday_start(self, *, kind: str, school_year: int) -> date | None:
@@ -99,33 +107,24 @@ def end_of(day: date) -> datetime:
 
 def on_or_after(days: SchoolDays, day: date) -> date:
     """The first school day on or after ``day``."""
-    return _walk(days.is_school_day, day, step=1, include=True)
+    return days.first_school_day_after(day, inclusive=True)
 
 
 def on_or_before(days: SchoolDays, day: date) -> date:
     """The last school day on or before ``day``."""
-    return _walk(days.is_school_day, day, step=-1, include=True)
+    return days.last_school_day_before(day, inclusive=True)
 
 
 def after(days: SchoolDays, day: date) -> date:
     """The first school day after ``day``."""
-    return _walk(days.is_school_day, day, step=1, include=False)
+    return days.first_school_day_after(day)
 
 
 def before(days: SchoolDays, day: date, count: int = 1) -> date:
     """The ``count``-th school day before ``day``."""
     for _ in range(count):
-        day = _walk(days.is_school_day, day, step=-1, include=False)
+        day = days.last_school_day_before(day)
     return day
-
-
-def _walk(is_school_day: Callable[[date], bool], day: date, *, step: int, include: bool) -> date:
-    current = day if include else day + timedelta(days=step)
-    for _ in range(400):
-        if is_school_day(current):
-            return current
-        current += timedelta(days=step)
-    raise ValueError(f"no school day within 400 days of {day.isoformat()}")
 
 
 def school_year_of(moment: datetime) -> int:
@@ -228,21 +227,41 @@ def _round_pings(
             args=args,
         )
     ]
-    pings += [
+    reminder_days = [day for day in reminders if opens < day <= deadline]
+    return pings + _reminders_and_close(
+        prefix=prefix,
+        kind="checklist",
+        days=reminder_days,
+        until=until,
+        closes=closes,
+        args=args,
+    )
+
+
+def _reminders_and_close(
+    *,
+    prefix: str,
+    kind: str,
+    days: list[date],
+    until: datetime,
+    closes: date,
+    args: Mapping[str, object],
+) -> list[PlannedPing]:
+    """Reminder pings (useful until the deadline) and the closing ping of a round."""
+    pings = [
         PlannedPing(
             id=f"{prefix}:remind:{day.isoformat()}",
-            kind="checklist_remind",
+            kind=f"{kind}_remind",
             due_at=at_eight(day),
             useful_until=until,
             args=args,
         )
-        for day in sorted(set(reminders))
-        if opens < day <= deadline
+        for day in sorted(set(days))
     ]
     pings.append(
         PlannedPing(
             id=f"{prefix}:close",
-            kind="checklist_close",
+            kind=f"{kind}_close",
             due_at=at_eight(closes),
             useful_until=at_eight(closes) + KEEP_CLOSE_USEFUL,
             args=args,
@@ -256,29 +275,16 @@ def quickscan_pings(*, team_id: int, days: SchoolDays, round_: Round) -> list[Pl
     if round_.deadline is None:
         return []
     deadline = round_.deadline.astimezone(SCHOOL_TZ).date()
-    prefix = f"team{team_id}:quickscan:{round_.id}"
-    args = {"round_id": round_.id}
-    until = end_of(deadline)
-    reminder_days = sorted({before(days, deadline, 3), before(days, deadline, 1)})
-    pings = [
-        PlannedPing(
-            id=f"{prefix}:remind:{day.isoformat()}",
-            kind="quickscan_remind",
-            due_at=at_eight(day),
-            useful_until=until,
-            args=args,
-        )
-        for day in reminder_days
+    reminder_days = [
+        day
+        for day in (before(days, deadline, 3), before(days, deadline, 1))
         if at_eight(day) > round_.opened_at
     ]
-    closes = after(days, deadline)
-    pings.append(
-        PlannedPing(
-            id=f"{prefix}:close",
-            kind="quickscan_close",
-            due_at=at_eight(closes),
-            useful_until=at_eight(closes) + KEEP_CLOSE_USEFUL,
-            args=args,
-        )
+    return _reminders_and_close(
+        prefix=f"team{team_id}:quickscan:{round_.id}",
+        kind="quickscan",
+        days=reminder_days,
+        until=end_of(deadline),
+        closes=after(days, deadline),
+        args={"round_id": round_.id},
     )
-    return pings

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.deadline import SCHOOL_TZ
@@ -28,7 +28,7 @@ from bot.planner import (
 from bot.results import Results
 from conversations.walkthrough import Walkthrough
 from storage.keys import TeamKey
-from storage.records import ParticipationState, RoundNotOpenError, RoundStatus, Team
+from storage.records import ParticipationState, Round, RoundNotOpenError, Team
 from storage.schedule_store import Ping, PingStatus, PlannedPing, ScheduleStore
 from storage.store import Store
 
@@ -108,11 +108,14 @@ class Reminders:
                         known=self._known,
                         settings=PlanSettings.from_mapping(team.plan_settings),
                     )
-                except LookupError:
+                except ValueError:  # CalendarError: beyond the shipped school years
                     log.info("no calendar for team %s in school year %s", team.id, school_year)
         round_ = self._store.current_round(key=team.key)
         if round_ is not None:
-            planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
+            try:
+                planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
+            except ValueError:  # CalendarError: a deadline beyond the shipped years
+                log.info("no calendar for the deadline of round %s", round_.id)
         return planned
 
     def replan(self, *, key: TeamKey) -> None:
@@ -170,7 +173,7 @@ class Reminders:
         handler = handlers.get(ping.kind)
         return handler(ping, now) if handler is not None else []
 
-    def _open_round(self, ping: Ping) -> Any:
+    def _open_round(self, ping: Ping) -> Round | None:
         round_ = self._store.current_round(key=ping.team)
         if round_ is None or round_.id != ping.args.get("round_id"):
             return None
@@ -201,7 +204,7 @@ class Reminders:
     def _quickscan_close(self, ping: Ping, now: datetime) -> list[Outbound]:
         round_ = self._open_round(ping)
         team = self._store.get_team(key=ping.team)
-        if round_ is None or team is None or round_.status is not RoundStatus.OPEN:
+        if round_ is None or team is None:
             return []
         try:
             closed = self._store.close_round(key=ping.team, round_id=round_.id, now=now)

@@ -30,6 +30,14 @@ class RegionDays:
         except CalendarError:
             return False
 
+    def first_school_day_after(self, day: date, *, inclusive: bool = False) -> date:
+        """The first school day after ``day`` (or ``day`` itself when ``inclusive``)."""
+        return self.calendar.first_school_day_after(day, region=self.region, inclusive=inclusive)
+
+    def last_school_day_before(self, day: date, *, inclusive: bool = False) -> date:
+        """The last school day before ``day`` (or ``day`` itself when ``inclusive``)."""
+        return self.calendar.last_school_day_before(day, region=self.region, inclusive=inclusive)
+
     def holiday_start(self, *, kind: str, school_year: int) -> date | None:
         """First day of the holiday, or None outside the shipped years."""
         found = self._holiday(kind, school_year)
