@@ -30,6 +30,8 @@ class Sub(enum.StrEnum):
     VAKANTIE = "vakantie"
     KALENDER = "kalender"
     PLANNING = "planning"
+    MIJN_GEGEVENS = "mijn-gegevens"
+    VERGEET_MIJ = "vergeet-mij"
 
 
 ALIASES: dict[str, Sub] = {
@@ -67,6 +69,10 @@ ALIASES: dict[str, Sub] = {
     "calendar": Sub.KALENDER,
     "planning": Sub.PLANNING,
     "schedule": Sub.PLANNING,
+    "mijn-gegevens": Sub.MIJN_GEGEVENS,
+    "my-data": Sub.MIJN_GEGEVENS,
+    "vergeet-mij": Sub.VERGEET_MIJ,
+    "forget-me": Sub.VERGEET_MIJ,
 }
 
 COMMAND_WORD = "/quickscan"

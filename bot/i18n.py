@@ -17,17 +17,29 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
 def available_locales() -> tuple[str, ...]:
-    """The locales that have a catalogue file, default first."""
-    names = sorted(path.stem for path in LOCALE_DIR.glob("*.toml"))
+    """The locales that have a main catalogue file (``nl.toml``), default first."""
+    names = sorted(path.stem for path in LOCALE_DIR.glob("*.toml") if "." not in path.stem)
     return (DEFAULT_LOCALE, *[name for name in names if name != DEFAULT_LOCALE])
 
 
 @cache
 def _load(locale: str) -> Mapping[str, str]:
-    with (LOCALE_DIR / f"{locale}.toml").open("rb") as handle:
-        data = tomllib.load(handle)
+    """The main file ``nl.toml`` merged with its parts ``nl.<subsystem>.toml``.
+
+    Each subsystem keeps its texts in a part of its own, so the catalogue does not
+    become one file everybody edits; a key defined twice is a programming error.
+    """
     flat: dict[str, str] = {}
-    _flatten(prefix="", node=data, into=flat)
+    paths = [LOCALE_DIR / f"{locale}.toml", *sorted(LOCALE_DIR.glob(f"{locale}.*.toml"))]
+    for path in paths:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        part: dict[str, str] = {}
+        _flatten(prefix="", node=data, into=part)
+        clash = sorted(set(part) & set(flat))
+        if clash:
+            raise ValueError(f"{path.name} redefines catalogue keys: {', '.join(clash[:5])}")
+        flat.update(part)
     return flat
 
 

@@ -55,6 +55,9 @@ class ChecklistTeacherRow(Base):
     pupil_id: Mapped[int | None] = mapped_column(Integer)
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The teacher chose to keep their pupil data past the end of the school year
+    # (1 August) until this moment; None = deleted at the end of the school year.
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ChecklistPupilRow(Base):

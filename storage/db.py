@@ -32,6 +32,9 @@ _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     # Safe with WAL (no corruption on power loss) and much faster than FULL.
     "PRAGMA synchronous=NORMAL",
+    # Deleted personal data is overwritten with zeros, in the database file and in
+    # the WAL, instead of lingering in free pages (AVG: erased means gone).
+    "PRAGMA secure_delete=ON",
 )
 
 
@@ -47,9 +50,51 @@ def default_database_url() -> str:
     configured = os.environ.get(DATABASE_URL_ENV)
     if configured:
         return configured
-    data_dir = Path(platformdirs.user_data_dir("quickscan-bot"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_dir(Path(platformdirs.user_data_dir("quickscan-bot")))
     return f"sqlite:///{data_dir / 'quickscan.sqlite3'}"
+
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by the bot's own user only.
+
+    The database, charts and exports hold personal data; on a shared server other
+    accounts must not be able to read them (docs/privacy.md).
+    """
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    path.chmod(PRIVATE_DIR_MODE)
+    return path
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its folder) 0600/0700 before SQLite creates it 0644."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    # A folder the operator chose is left as it is; one we create is private.
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if not path.exists():
+        # Later files (-wal, -shm) take the main file's permissions.
+        path.touch(mode=PRIVATE_FILE_MODE)
+    path.chmod(PRIVATE_FILE_MODE)
+
+
+def checkpoint(*, engine: Engine) -> None:
+    """Push erased data out of SQLite's WAL file (a no-op on PostgreSQL).
+
+    With ``secure_delete`` the freed pages are zeroed, but older versions of those
+    pages stay in the WAL until a checkpoint; ``TRUNCATE`` copies everything into
+    the database file and empties the WAL, so erased values can no longer be found
+    in either file. PostgreSQL's behaviour is described in docs/privacy.md.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _normalise_url(url: str) -> str:
@@ -87,12 +132,15 @@ def create_engine_for(*, url: str) -> Engine:
     """
     url = _normalise_url(url)
     parsed = make_url(url)
+    # hide_parameters: a logged database error never carries the values of a
+    # statement (an open answer, a pupil code), only the SQL.
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url)
+        _private_sqlite_file(url)
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
     # pool_pre_ping survives a PostgreSQL restart between two chat messages.
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config() -> Config:

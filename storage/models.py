@@ -215,5 +215,23 @@ class AnswerRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RoundResultRow(Base):
+    """The team result of a closed round, frozen at close (docs/privacy.md).
+
+    ``snapshot`` is the JSON of what the round may show, computed once with the
+    minimum and thresholds that applied at close; later settings changes and the
+    deletion of the individual answers (retention, "vergeet mij") leave it as it was.
+    It holds aggregates only, never a name tied to an answer.
+    """
+
+    __tablename__ = "round_results"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    snapshot: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 from storage import checklist_models as _checklist_models  # noqa: E402,F401 - registers the checklist tables
 from storage import schedule_models as _schedule_models  # noqa: E402,F401 - registers the outbox table

@@ -22,6 +22,7 @@ TABLES = {
     "scheduled_pings",
     "answers",
     "processed_events",
+    "round_results",
     "checklist_teachers",
     "checklist_pupils",
     "checklist_rounds",
