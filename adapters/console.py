@@ -14,6 +14,7 @@ button may be answered by typing its label or its number, as a click would.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from bot.deadline import SCHOOL_TZ
 from bot.engine import Engine
 from bot.i18n import Catalogue
 from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
+from bot.text_input import parse_bounded_int, quote
 from storage.keys import TeamKey
 
 PLATFORM = "console"
@@ -33,6 +35,7 @@ WORKSPACE = "console"
 TEAM = "team"
 CLOCK_PREFIX = "@clock:"
 DEFAULT_MEMBERS = ("anna", "bram", "chris", "dewi", "eva", "fatima")
+_LOG = logging.getLogger(__name__)
 _LINE_RE = re.compile(r"^(?P<name>[\w.\-]+)@(?P<where>team|dm)\s*:\s?(?P<text>.*)$")
 
 
@@ -63,9 +66,16 @@ class ConsoleAdapter:
     _buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
 
     def feed(self, line: str) -> None:
-        """Process one input line (comments and blank lines are skipped)."""
+        """Process one input line (comments and blank lines are skipped).
+
+        A line that was not valid UTF-8 (read with ``surrogateescape``, so it holds
+        lone surrogates) is reported and skipped; the next line works as usual.
+        """
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
+            return
+        if not _is_utf8(stripped):
+            self._write(f"[console] {Catalogue().t('input.console_bad_utf8')}")
             return
         if stripped.startswith(CLOCK_PREFIX):
             self._advance_clock(stripped.removeprefix(CLOCK_PREFIX).strip())
@@ -111,7 +121,11 @@ class ConsoleAdapter:
                 self._block(tag, message.details, ())
 
     def run(self, stream: TextIO, *, interactive: bool) -> None:
-        """Read lines until end of input; on a terminal, prompt for each line."""
+        """Read lines until end of input; on a terminal, prompt for each line.
+
+        ``stream`` should decode with ``errors="surrogateescape"`` (see
+        :func:`reconfigure_stdin`), so invalid UTF-8 is one bad line, not the end.
+        """
         if interactive:
             self._write(Catalogue().t("console.welcome"))
         while True:
@@ -136,9 +150,19 @@ class ConsoleAdapter:
                 moment = moment.replace(tzinfo=SCHOOL_TZ)
             self.clock.jump_to(moment)
         except ValueError:
-            self._write(f"[console] {Catalogue().t('console.bad_clock', text=text)}")
+            self._write(f"[console] {Catalogue().t('console.bad_clock', text=quote(text))}")
             return
-        self.deliver(self.engine.tick())
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Send the pings that are due; a failure (database outage) is reported, not fatal."""
+        try:
+            due = self.engine.tick()
+        except Exception as error:  # a database outage must not end the console
+            _LOG.error("the console's clock tick failed: %s", type(error).__name__)
+            self._write(f"[console] {Catalogue().t('input.console_failed')}")
+            return
+        self.deliver(due)
 
     def _button_payload(self, name: str, text: str) -> str | None:
         """A typed label or number of the last shown buttons counts as a click."""
@@ -148,8 +172,9 @@ class ConsoleAdapter:
             if lowered == button.label.lower():
                 return button.payload
         numeric_labels = any(button.label.isdigit() for button in buttons)
-        if text.isdigit() and not numeric_labels and 1 <= int(text) <= len(buttons):
-            return buttons[int(text) - 1].payload
+        number = parse_bounded_int(text, low=1, high=len(buttons))
+        if number is not None and not numeric_labels:
+            return buttons[number - 1].payload
         return None
 
     def _block(self, tag: str, text: str, buttons: tuple[Button, ...]) -> None:
@@ -165,3 +190,23 @@ class ConsoleAdapter:
     def _write(self, text: str) -> None:
         self.out.write(text + "\n")
         self.out.flush()
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether a line read with ``surrogateescape`` was valid UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def reconfigure_stdin(stream: TextIO) -> None:
+    """Read ``stream`` as UTF-8 with ``surrogateescape``: invalid bytes become one bad line.
+
+    Strict decoding raises in the middle of ``readline`` and ends the console; a
+    pasted Latin-1 line should be reported and skipped instead.
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", errors="surrogateescape")

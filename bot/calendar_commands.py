@@ -7,6 +7,8 @@ holiday dates are only advice, so a school can set its own dates.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.calendar import (
@@ -22,41 +24,63 @@ from bot.deadline import SCHOOL_TZ
 from bot.i18n import Catalogue
 from bot.planner import SETTING_RANGES, PlanSettings
 from bot.team_calendar import days_for, override_key
+from bot.text_input import parse_bounded_int, quote
 from storage.records import Team
 from storage.schedule_store import Ping, PingStatus
 from storage.store import Store
 
 UPCOMING_PINGS = 8
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
-def set_region(*, store: Store, team: Team, text: str, texts: Catalogue) -> str:
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to a settings command, and whether it changed anything.
+
+    A change is announced in the team channel; a refusal or usage hint goes only
+    to the person who typed the command.
+    """
+
+    text: str
+    changed: bool
+
+
+def set_region(*, store: Store, team: Team, text: str, texts: Catalogue) -> Reply:
     """Set the team's region; the reply says what was set or why not."""
     try:
         region = parse_region(text)
     except CalendarError:
-        return texts.t("calendar.bad_region", text=text)
+        return Reply(texts.t("calendar.bad_region", text=quote(text)), changed=False)
     store.update_team(key=team.key, region=region.value)
-    return texts.t("calendar.region_set", region=region.value)
+    return Reply(texts.t("calendar.region_set", region=region.value), changed=True)
 
 
-def set_municipality(*, store: Store, team: Team, text: str, texts: Catalogue) -> str:
+def set_municipality(*, store: Store, team: Team, text: str, texts: Catalogue) -> Reply:
     """Look the municipality's region up and set it."""
     region = region_for_municipality(text)
     if region is None:
-        return texts.t("calendar.unknown_municipality", text=text)
+        return Reply(texts.t("calendar.unknown_municipality", text=quote(text)), changed=False)
     store.update_team(key=team.key, region=region.value)
-    return texts.t("calendar.municipality_set", municipality=text, region=region.value)
+    reply = texts.t("calendar.municipality_set", municipality=quote(text), region=region.value)
+    return Reply(reply, changed=True)
 
 
-def set_holiday(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> str:
-    """``vakantie herfst 2026-10-17 2026-10-25``: the school's own dates for a holiday."""
+def set_holiday(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> Reply:
+    """``vakantie herfst 2026-10-17 2026-10-25``: the school's own dates for a holiday.
+
+    Dates are ``YYYY-MM-DD`` in plain digits; ``date.fromisoformat`` alone would
+    also take ``20261017`` or a week date.
+    """
+    usage = Reply(texts.t("calendar.holiday_usage"), changed=False)
+    if len(args) != 3 or not all(_ISO_DAY.fullmatch(arg) for arg in args[1:]):
+        return usage
     try:
         kind = parse_holiday_kind(args[0])
         start, end = date.fromisoformat(args[1]), date.fromisoformat(args[2])
-    except (CalendarError, ValueError, IndexError):
-        return texts.t("calendar.holiday_usage")
-    if len(args) != 3 or end < start or (end - start).days > 120:
-        return texts.t("calendar.holiday_usage")
+    except (CalendarError, ValueError):
+        return usage
+    if end < start or (end - start).days > 120:
+        return usage
     key = override_key(school_year=school_year_of(start), kind=kind)
     overrides = {**team.holiday_overrides, key: (start.isoformat(), end.isoformat())}
     updated = store.update_team(key=team.key, holiday_overrides=overrides)
@@ -64,8 +88,9 @@ def set_holiday(*, store: Store, team: Team, args: tuple[str, ...], texts: Catal
         days_for(updated)  # validates against the calendar (overlaps, school year)
     except CalendarError as error:
         store.update_team(key=team.key, holiday_overrides=team.holiday_overrides)
-        return texts.t("calendar.holiday_refused", reason=str(error))
-    return texts.t("calendar.holiday_set", kind=kind.value, start=_day(start), end=_day(end))
+        return Reply(texts.t("calendar.holiday_refused", reason=str(error)), changed=False)
+    reply = texts.t("calendar.holiday_set", kind=kind.value, start=_day(start), end=_day(end))
+    return Reply(reply, changed=True)
 
 
 def describe(*, team: Team, pings: list[Ping], now: datetime, texts: Catalogue) -> str:
@@ -118,18 +143,19 @@ def describe_planning(*, team: Team, texts: Catalogue) -> str:
     return "\n".join(lines)
 
 
-def set_planning(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> str:
+def set_planning(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> Reply:
     """``planning ronde1_weken 4`` or ``planning standaard``; the reply shows the result."""
     if len(args) == 1 and args[0].lower() in {"standaard", "default"}:
-        return describe_planning(
-            team=store.update_team(key=team.key, plan_settings={}), texts=texts
-        )
+        updated = store.update_team(key=team.key, plan_settings={})
+        return Reply(describe_planning(team=updated, texts=texts), changed=True)
     names = ", ".join(PlanSettings.names())
-    if len(args) != 2 or args[0] not in SETTING_RANGES or not args[1].isdigit():
-        return texts.t("planning.usage", names=names)
-    name, value = args[0], int(args[1])
+    if len(args) != 2 or args[0] not in SETTING_RANGES:
+        return Reply(texts.t("planning.usage", names=names), changed=False)
+    name = args[0]
     low, high = SETTING_RANGES[name]
-    if not low <= value <= high:
-        return texts.t("planning.out_of_range", name=name, low=low, high=high)
+    value = parse_bounded_int(args[1], low=low, high=high)
+    if value is None:
+        reply = texts.t("planning.out_of_range", name=name, low=low, high=high)
+        return Reply(reply, changed=False)
     updated = store.update_team(key=team.key, plan_settings={**team.plan_settings, name: value})
-    return describe_planning(team=updated, texts=texts)
+    return Reply(describe_planning(team=updated, texts=texts), changed=True)

@@ -210,8 +210,9 @@ def factor_chart(
         ``path``, so a caller can hand it straight to an adapter.
 
     Raises:
-        ValueError: The result is below the team's minimum (not itemised) or belongs to
-            another instrument, so there is nothing that may be drawn.
+        ValueError: The result has no exact figures (not itemised: fewer than 5
+            respondents, below the team's minimum, or lowered by the round-to-round
+            comparison) or belongs to another instrument, so nothing may be drawn.
     """
     _check(result=result, instrument=instrument)
     rows = [
@@ -232,7 +233,7 @@ def item_chart(*, result: TeamResult, instrument: Quickscan, path: Path, texts: 
     """Draw one bar per question, grouped under a heading per factor, and save it as PNG.
 
     This is the detail behind the factor chart: which questions pull a factor down.
-    Item-level data exists only above the team's minimum, hence the check.
+    Item-level data exists only in the exact tier (bot/anonymity.py), hence the check.
 
     Args:
         result: The merged team result; must be itemised.
@@ -269,8 +270,8 @@ def _check(*, result: TeamResult, instrument: Quickscan) -> None:
     """Refuse results that must not (or cannot) be drawn."""
     if not result.itemised:
         msg = (
-            f"result has {result.respondents} respondents, below the minimum of "
-            f"{result.min_respondents}: nothing may be drawn"
+            f"result of {result.respondents} respondents has no exact figures "
+            f"(tier {result.tier}): nothing may be drawn"
         )
         raise ValueError(msg)
     if result.instrument_id != instrument.id:

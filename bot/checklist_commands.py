@@ -9,6 +9,8 @@
 
 Mistakes and help go only to the person who typed (ephemeral); announcements and
 results to the channel, which never sees a pupil label or a per-teacher figure.
+Arguments are hostile input: the round number is read as ASCII digits (``²`` is
+not 2), and an unknown word is quoted back bounded, never whole.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.checklist_results import ChecklistResults, round_name
-from bot.checklist_service import ChecklistService, default_checklist, school_year_of
+from bot.checklist_results import COARSE_FLOOR, ChecklistResults, round_name
+from bot.checklist_service import ChecklistService, default_checklist
 from bot.clock import Clock
 from bot.commands import parse_command
 from bot.deadline import DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue
-from bot.messages import Destination, Inbound, Outbound, founder_of
+from bot.messages import Destination, Inbound, Outbound
+from bot.roles import ensure_team_for
+from bot.text_input import parse_bounded_int, quote
 from conversations.checklist_flow import ChecklistFlow, deadline_text
 from conversations.checklist_prompts import dm, go_buttons
 from conversations.instrument import Checklist, Quickscan
+from storage.checklist_lifecycle import school_year_of
 from storage.checklist_records import ROUND_NUMBERS
 from storage.checklist_store import ChecklistStore
 from storage.keys import TeamKey
@@ -62,9 +67,7 @@ class ChecklistCommands:
     def handle(self, event: Inbound) -> list[Outbound]:
         """One ``/quickscan checklist ...`` message in, replies out."""
         key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-        team, _created = self._store.ensure_team(
-            key=key, founder=founder_of(event), now=self._clock.now()
-        )
+        team = ensure_team_for(store=self._store, event=event, now=self._clock.now())
         texts = Catalogue(team.locale)
         args = parse_command(event.text).args  # after the word 'checklist'
         if not args:
@@ -75,7 +78,7 @@ class ChecklistCommands:
         if word in _HELP:
             return [_private(event, texts.t("checklist.team_help"))]
         if word not in _START | _CLOSE:
-            return [_private(event, texts.t("checklist.team_unknown", word=args[0]))]
+            return [_private(event, texts.t("checklist.team_unknown", word=quote(args[0])))]
         if not self._may_manage(event, key):
             return [_private(event, texts.t("cmd.not_coordinator"))]
         if word in _START:
@@ -118,9 +121,13 @@ class ChecklistCommands:
         self, event: Inbound, key: TeamKey, texts: Catalogue, args: tuple[str, ...]
     ) -> list[Outbound]:
         now = self._clock.now()
-        if not args or not args[0].isdigit() or int(args[0]) not in ROUND_NUMBERS:
+        number = (
+            parse_bounded_int(args[0], low=min(ROUND_NUMBERS), high=max(ROUND_NUMBERS))
+            if args
+            else None
+        )
+        if number is None:
             return [_private(event, texts.t("checklist.start_usage"))]
-        number = int(args[0])
         deadline = None
         for arg in args[1:]:
             if not looks_like_date(arg):
@@ -128,7 +135,7 @@ class ChecklistCommands:
             try:
                 deadline = parse_deadline(arg, now=now)
             except DeadlineError as error:
-                return [_private(event, texts.t(f"start.deadline_{error}", text=arg))]
+                return [_private(event, texts.t(f"start.deadline_{error}", text=quote(arg)))]
         school_year = school_year_of(now)
         current = self._checklists.current_round(key=key)
         if current is not None:
@@ -165,7 +172,7 @@ class ChecklistCommands:
             teachers=bound,
             started=sum(1 for p in progress if p.complete > 0),
             finished=sum(1 for p in progress if p.finished),
-            minimum=min_respondents,
+            minimum=max(min_respondents, COARSE_FLOOR),
         )
         return [Outbound(destination=Destination.team_channel(team=key.team), text=text)]
 
@@ -203,7 +210,7 @@ def build_checklist(
     output_dir: Path,
 ) -> ChecklistParts:
     """Wire the checklist on the engine's store, so ``Engine.__init__`` stays short."""
-    checklists = ChecklistStore(engine=store.engine)
+    checklists = ChecklistStore(engine=store.engine, cipher=store.cipher)
     checklist = default_checklist(instruments)
     results = ChecklistResults(checklists=checklists, checklist=checklist, output_dir=output_dir)
     flow = ChecklistFlow(

@@ -4,8 +4,10 @@ Two audiences, two rules:
 
 * The team channel gets aggregates over all pupils of all teachers who took part,
   and only once at least the team's minimum of teachers took part (below it only
-  the participation count). The aggregate is computed from unnamed score lists, so
-  no label, name or per-teacher figure can reach it.
+  the participation count); under ``EXACT_MINIMUM`` teachers only coarse bands, so
+  two colleagues who pool their own classes cannot work out a third's. The
+  aggregate is computed from unnamed score lists, so no label, name or
+  per-teacher figure can reach it.
 * The teacher's own DM gets their own class, by pupil label: round 1 against
   round 2 per statement, who improved and who still needs attention, and the
   .xlsx list the seed recommends. Nothing of it is logged.
@@ -13,16 +15,18 @@ Two audiences, two rules:
 
 from __future__ import annotations
 
+import enum
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from bot.anonymity import EXACT_MINIMUM, Tier, tier_for
 from bot.export import _Column, _save, _set, _write_table
 from bot.i18n import Catalogue
 from bot.messages import Destination, Outbound
@@ -34,6 +38,9 @@ from storage.records import Team
 
 _LOG = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# What XML 1.0 cannot contain: C0 controls except tab and line breaks, surrogates,
+# and the two non-characters at the end of the Basic Multilingual Plane.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ABOUT_WIDTH = 100
 
 
@@ -81,6 +88,61 @@ def school_year_text(year: int) -> str:
 
 # ------------------------------------------------------------------ team aggregate
 
+COARSE_FLOOR = 3
+"""Fewer participating teachers than this never get figures, whatever the team's minimum."""
+
+MIDDLE_SHARE = 0.5
+HIGH_SHARE = 0.75
+"""Boundaries of the coarse bands of a share: below half, half to three quarters, more."""
+
+TREND_POINTS = 0.10
+"""A coarse change counts as "higher" or "lower" from ten percentage points on."""
+
+
+class ShareBand(enum.StrEnum):
+    """A coarse share: which of three wide bands the team's share of known parents is in."""
+
+    LOW = "low"  # less than half of the pupils
+    MIDDLE = "middle"  # half to three quarters
+    HIGH = "high"  # three quarters or more
+
+
+class Trend(enum.StrEnum):
+    """A coarse change since round 1."""
+
+    UP = "up"
+    SAME = "same"
+    DOWN = "down"
+
+
+def band_of(share: float) -> ShareBand:
+    """The coarse band of a share."""
+    if share >= HIGH_SHARE:
+        return ShareBand.HIGH
+    if share >= MIDDLE_SHARE:
+        return ShareBand.MIDDLE
+    return ShareBand.LOW
+
+
+def trend_of(change: float) -> Trend:
+    """The coarse direction of a change in share (a fraction)."""
+    if change >= TREND_POINTS:
+        return Trend.UP
+    if change <= -TREND_POINTS:
+        return Trend.DOWN
+    return Trend.SAME
+
+
+def tier_of(*, took_part: int, min_respondents: int) -> Tier:
+    """What the channel may see of a round with ``took_part`` teachers.
+
+    Teachers are counted, not pupils: what two colleagues could pool is their own
+    classes. Below the team's minimum (never below ``COARSE_FLOOR``) only the
+    participation; up to ``EXACT_MINIMUM`` coarse bands without the number of
+    pupils; from there exact shares, as for the quickscan (bot/anonymity.py).
+    """
+    return tier_for(respondents=took_part, minimum=max(min_respondents, COARSE_FLOOR))
+
 
 @dataclass(frozen=True, slots=True)
 class StatementFigure:
@@ -105,6 +167,16 @@ class StatementFigure:
         """The share of pupils in the upper half of the scale."""
         return self.high / self.pupils if self.pupils else 0.0
 
+    @property
+    def band(self) -> ShareBand:
+        """The share as a coarse band (what a coarse post shows)."""
+        return band_of(self.share)
+
+    @property
+    def trend(self) -> Trend | None:
+        """The change as a coarse direction (what a coarse post shows)."""
+        return None if self.change is None else trend_of(self.change)
+
 
 @dataclass(frozen=True, slots=True)
 class TeamAggregate:
@@ -113,9 +185,13 @@ class TeamAggregate:
     Attributes:
         teachers: Bound teachers.
         took_part: Teachers with at least one fully scored pupil.
-        pupils: Fully scored pupils over all classes (0 when not shown).
+        pupils: Fully scored pupils over all classes (0 unless exact figures are shown:
+            with the colleagues' own class sizes it would give away the third's).
         min_respondents: The team's minimum of teachers.
         statements: Per statement figures; empty below the minimum.
+        tier: What the channel may see (participation, coarse bands, exact shares).
+        change_tier: How the change since round 1 may be shown: the lower of the
+            two rounds' tiers, so an exact round never sharpens a coarse one.
     """
 
     teachers: int
@@ -123,11 +199,16 @@ class TeamAggregate:
     pupils: int
     min_respondents: int
     statements: tuple[StatementFigure, ...]
+    tier: Tier = Tier.NONE
+    change_tier: Tier = Tier.NONE
 
     @property
     def shown(self) -> bool:
         """Whether enough teachers took part for figures."""
         return bool(self.statements)
+
+
+_TIER_ORDER = (Tier.NONE, Tier.COARSE, Tier.EXACT)
 
 
 def team_aggregate(
@@ -147,7 +228,7 @@ def team_aggregate(
         checklist: The instrument.
         per_teacher: Per teacher a list of per-pupil {statement id: code}.
         teachers: Bound teachers (the "van N").
-        min_respondents: Figures only from this many participating teachers.
+        min_respondents: The team's minimum of participating teachers.
         previous: Round 1's aggregate, for the change (only when it was shown).
     """
     complete = [
@@ -155,7 +236,8 @@ def team_aggregate(
     ]
     took_part = sum(1 for pupils in complete if pupils)
     counted = [pupil for pupils in complete for pupil in pupils]
-    if took_part < min_respondents:
+    tier = tier_of(took_part=took_part, min_respondents=min_respondents)
+    if tier is Tier.NONE:
         return TeamAggregate(
             teachers=teachers,
             took_part=took_part,
@@ -164,6 +246,7 @@ def team_aggregate(
             statements=(),
         )
     high = {option.code for option in high_options(checklist)}
+    shown_before = previous is not None and previous.shown
     before = {figure.number: figure for figure in previous.statements} if previous else {}
     figures = []
     for number, statement in enumerate(checklist.statements, start=1):
@@ -173,21 +256,20 @@ def team_aggregate(
             pupils=len(counted),
             high=sum(1 for pupil in counted if pupil[statement.id] in high),
         )
-        if number in before and before[number].pupils:
-            figure = StatementFigure(
-                number=figure.number,
-                text=figure.text,
-                pupils=figure.pupils,
-                high=figure.high,
-                change=figure.share - before[number].share,
-            )
+        if shown_before and number in before and before[number].pupils:
+            figure = replace(figure, change=figure.share - before[number].share)
         figures.append(figure)
+    change_tier = Tier.NONE
+    if shown_before and previous is not None:
+        change_tier = min(tier, previous.tier, key=_TIER_ORDER.index)
     return TeamAggregate(
         teachers=teachers,
         took_part=took_part,
-        pupils=len(counted),
+        pupils=len(counted) if tier is Tier.EXACT else 0,
         min_respondents=min_respondents,
         statements=tuple(figures),
+        tier=tier,
+        change_tier=change_tier,
     )
 
 
@@ -199,7 +281,13 @@ def render_team(
     texts: Catalogue,
     first: ChecklistRound | None = None,
 ) -> str:
-    """The team channel post: participation, then the shares (and change) per statement."""
+    """The team channel post: participation, then the shares (and change) per statement.
+
+    With fewer than ``EXACT_MINIMUM`` teachers the shares are shown as three wide
+    bands and the change as a direction, and the number of pupils is left out: two
+    colleagues who pool their own classes cannot subtract them from the post to
+    find the third's (docs/privacy.md, threat model).
+    """
     lines = [
         texts.t("checklist.team_title", title=checklist.title, round=round_name(round_, texts)),
         texts.t(
@@ -209,11 +297,14 @@ def render_team(
         ),
     ]
     if not aggregate.shown:
-        lines.append(texts.t("checklist.team_too_few", minimum=aggregate.min_respondents))
+        minimum = max(aggregate.min_respondents, COARSE_FLOOR)
+        lines.append(texts.t("checklist.team_too_few", minimum=minimum))
         return "\n".join(lines)
     high = high_options(checklist)
+    exact = aggregate.tier is Tier.EXACT
+    if exact:
+        lines.append(texts.t("checklist.team_pupils", pupils=aggregate.pupils))
     lines += [
-        texts.t("checklist.team_pupils", pupils=aggregate.pupils),
         "",
         texts.t(
             "checklist.team_share_intro",
@@ -222,14 +313,22 @@ def render_team(
         ),
     ]
     for figure in aggregate.statements:
-        line = f"{figure.number}. {figure.text}: *{round(figure.share * 100)} %*"
+        shown = (
+            f"*{round(figure.share * 100)} %*"
+            if exact
+            else "*" + texts.t(f"checklist.band_{figure.band.value}") + "*"
+        )
+        line = f"{figure.number}. {figure.text}: {shown}"
         if figure.change is not None and first is not None:
-            line += " " + texts.t(
-                "checklist.team_change",
-                points=_points(figure.change),
-                round=first.number,
-            )
+            if aggregate.change_tier is Tier.EXACT:
+                line += " " + texts.t(
+                    "checklist.team_change", points=_points(figure.change), round=first.number
+                )
+            elif aggregate.change_tier is Tier.COARSE and figure.trend is not None:
+                line += " " + texts.t(f"checklist.trend_{figure.trend.value}", round=first.number)
         lines.append(line)
+    if not exact:
+        lines += ["", texts.t("checklist.team_coarse", exact=EXACT_MINIMUM)]
     lines += ["", texts.t("checklist.team_footer")]
     return "\n".join(lines)
 
@@ -431,11 +530,12 @@ def export_class_workbook(
         columns.append(_Column(f"{short} · {texts.t('checklist.export_step')}", wrap=True))
     rows = []
     for index, pupil in enumerate(pupils, start=1):
-        row: list[str | int | float | None] = [index, pupil.label]
+        row: list[str | int | float | None] = [index, xml_text(pupil.label)]
         for class_round in rounds:
             given = class_round.scores.get(pupil.id, {})
             row += [score_of(checklist, given.get(s.id)) for s in checklist.statements]
-            row.append(class_round.steps.get(pupil.id))
+            step = class_round.steps.get(pupil.id)
+            row.append(None if step is None else xml_text(step))
         rows.append(row)
     sheet = workbook.active
     sheet.title = texts.t("checklist.export_sheet")[:31]
@@ -465,6 +565,17 @@ def export_class_workbook(
     about.column_dimensions["A"].width = _ABOUT_WIDTH
     _save(workbook, path=path, stamp=stamp)
     return path
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters an .xlsx file cannot hold.
+
+    XML 1.0 forbids most control characters, lone surrogates and U+FFFE/U+FFFF;
+    openpyxl refuses such a cell and the export would then fail for good. Stored
+    data may hold them (typed before input was screened, or restored from a
+    backup), so the export drops them instead of failing.
+    """
+    return _XML_ILLEGAL.sub("", value)
 
 
 def _short_round(round_: ChecklistRound) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.checklist_results import ChecklistResults, round_name
-from bot.deadline import SCHOOL_TZ
 from bot.i18n import Catalogue
 from bot.messages import Destination, Outbound
 from conversations.checklist_flow import ChecklistFlow, deadline_text
@@ -37,14 +36,6 @@ _LOG = logging.getLogger(__name__)
 DEFAULT_CHECKLIST = "checklist-oudercontact"
 SCHEDULER = "scheduler"
 """``opened_by`` of a round the scheduler opened (no member did)."""
-SCHOOL_YEAR_START_MONTH = 8
-"""School years run from August: January 2027 belongs to school year 2026/27."""
-
-
-def school_year_of(moment: datetime) -> int:
-    """The school year (its starting calendar year) of a moment, in school time."""
-    day = moment.astimezone(SCHOOL_TZ).date()
-    return day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
 
 
 def default_checklist(instruments: Mapping[str, Quickscan | Checklist]) -> Checklist:

@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from adapters.console import DEFAULT_MEMBERS, ConsoleAdapter, ConsoleRoster
+from adapters.console import (
+    DEFAULT_MEMBERS,
+    ConsoleAdapter,
+    ConsoleRoster,
+    reconfigure_stdin,
+)
 from bot.calendar_commands import describe
 from bot.clock import Clock, ShiftedClock, SystemClock
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 from bot.deadline import SCHOOL_TZ
 from bot.demo import demo_script
 from bot.engine import DEFAULT_INSTRUMENT, Engine
 from bot.i18n import Catalogue
+from bot.logging_setup import LogConfigError, configure_logging, install_excepthook
 from bot.ports import Deliverers, Roster, RosterRegistry
+from bot.private_files import prepare_output_dir
 from bot.runner import build_runners, run_all
 from bot.scheduling import PingScheduler
 from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
+from storage import db
+from storage.checklist_store import ChecklistStore
+from storage.crypto import ENCRYPTION_KEY_ENV, EncryptionKeyError, FieldCipher, generate_key
 from storage.schedule_store import ScheduleStore
 from storage.store import Store
 
 Instruments = dict[str, Quickscan | Checklist]
+
+
+ROTATE_COMMANDS = ("sleutel-roteren", "rotate-keys")
+NEW_KEY_COMMANDS = ("sleutel-maken", "new-key")
+NO_KEY_WARNING = (
+    "quickscan: WAARSCHUWING: {env} is niet gezet: open antwoorden en leerlingcodes "
+    "staan onversleuteld in de database (zie docs/privacy.md)\n"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,9 +59,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "kalender":
             return _calendar(args)
+        if args.command in ROTATE_COMMANDS:
+            return _rotate_keys(args)
+        if args.command in NEW_KEY_COMMANDS:
+            sys.stdout.write(generate_key() + "\n")
+            return 0
         return _check(args)
     except InstrumentError as error:
         sys.stderr.write(f"quickscan: instrument file invalid: {error}\n")
+        return 2
+    except (ConfigError, EncryptionKeyError) as error:
+        # Both messages name the variable, never a key or a stored value.
+        sys.stderr.write(f"quickscan: {error}\n")
         return 2
 
 
@@ -74,6 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     calendar.add_argument("--database", help="database URL (default: as quickscan run)")
     calendar.add_argument("--clock", type=_moment, help="show the calendar as of this moment")
+    rotate = sub.add_parser(
+        ROTATE_COMMANDS[0],
+        aliases=list(ROTATE_COMMANDS[1:]),
+        help=f"re-seal open answers and pupil codes with the first key in {ENCRYPTION_KEY_ENV}",
+    )
+    rotate.add_argument("--database", help="database URL (default: as quickscan run)")
+    sub.add_parser(
+        NEW_KEY_COMMANDS[0],
+        aliases=list(NEW_KEY_COMMANDS[1:]),
+        help=f"print a new key for {ENCRYPTION_KEY_ENV}",
+    )
     return parser
 
 
@@ -86,21 +125,39 @@ def _engine(
 ) -> tuple[Engine, Instruments]:
     settings = load_settings()
     instruments = load_instruments(directories=settings.instrument_dirs)
-    store = Store.open(url=database_url)
+    store = Store.open(url=database_url, cipher=FieldCipher.from_env())
     engine = Engine(
         store=store,
         instruments=instruments,
         roster=roster,
         clock=clock or SystemClock(),
-        output_dir=output_dir or settings.output_dir,
+        # The configured folder of charts, exports and members' data files is made
+        # 0700 at start (and swept daily); the demo's own folder is left as it is.
+        output_dir=output_dir or prepare_output_dir(settings.output_dir),
+        retention=settings.retention,
     )
     return engine, instruments
 
 
+def _start_logging() -> bool:
+    """The one logging set-up (bot/logging_setup.py), before anything can log."""
+    try:
+        configure_logging(environ=os.environ)
+    except LogConfigError as error:
+        sys.stderr.write(f"quickscan: {error}\n")
+        return False
+    install_excepthook()
+    return True
+
+
 def _run(args: argparse.Namespace) -> int:
+    if not _start_logging():
+        return 2
     settings = load_settings()
     database_url = args.database or settings.database_url
     if settings.platforms != ("console",):
+        if not FieldCipher.from_env().enabled:
+            sys.stderr.write(NO_KEY_WARNING.format(env=ENCRYPTION_KEY_ENV))
         rosters = RosterRegistry()
         engine, _instruments = _engine(database_url=database_url, roster=rosters)
         try:
@@ -125,7 +182,8 @@ def _run(args: argparse.Namespace) -> int:
     engine, _instruments = _engine(database_url=database_url, roster=roster, clock=clock)
     try:
         adapter = ConsoleAdapter(engine=engine, roster=roster, clock=clock)
-        adapter.deliver(engine.tick())  # pings missed while the bot was down, once
+        adapter.catch_up()  # pings missed while the bot was down, once
+        reconfigure_stdin(sys.stdin)  # invalid UTF-8 is one skipped line, not the end
         adapter.run(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         engine.store.close()
@@ -139,6 +197,8 @@ def _moment(text: str) -> datetime:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not _start_logging():
+        return 2
     names = [f"collega{index}" for index in range(1, args.colleagues + 1)]
     roster = ConsoleRoster(members=["coordinator", *names])
     with tempfile.TemporaryDirectory(prefix="quickscan-demo-") as folder:
@@ -177,6 +237,31 @@ def _calendar(args: argparse.Namespace) -> int:
             sys.stdout.write(overview + "\n")
     finally:
         store.close()
+    return 0
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    """``quickscan sleutel-roteren``: re-seal everything with the newest key.
+
+    Run it after putting a new key first in the variable (the old one after it);
+    afterwards the old key can be removed. Safe beside a running bot and safe to
+    repeat: only values not yet sealed with the newest key are rewritten.
+    """
+    cipher = FieldCipher.from_env()
+    if not cipher.enabled:
+        sys.stderr.write(f"quickscan: set {ENCRYPTION_KEY_ENV} (newest key first) to rotate\n")
+        return 2
+    store = Store.open(url=args.database or load_settings().database_url, cipher=cipher)
+    try:
+        answers = store.rotate_keys()
+        checklist = ChecklistStore(engine=store.engine, cipher=cipher).rotate_keys()
+        db.checkpoint(engine=store.engine)  # the old ciphertexts must not linger in the WAL
+    finally:
+        store.close()
+    sys.stdout.write(
+        f"{answers} open answers and {checklist} checklist values re-sealed with the newest "
+        f"key; older keys can now be removed from {ENCRYPTION_KEY_ENV}.\n"
+    )
     return 0
 
 

@@ -105,3 +105,22 @@ def parse_command(text: str) -> Command:
         return Command(word="help", sub=Sub.HELP, args=())
     word = parts[0].lower()
     return Command(word=parts[0], sub=ALIASES.get(word), args=tuple(parts[1:]))
+
+
+# ``/quickscan checklist start 1`` opens a checklist round (bot/checklist_commands.py).
+CHECKLIST_START_WORDS = frozenset({"start", "begin", "open"})
+
+
+def starts_a_round(command: Command) -> bool:
+    """Whether the command opens a round (a quickscan or a checklist round).
+
+    Where the platform names no admins, the first person to start a round becomes
+    the team's coordinator; asking for help or the status must not make anyone one.
+    """
+    if command.sub is Sub.START:
+        return True
+    return (
+        command.sub is Sub.CHECKLIST
+        and bool(command.args)
+        and command.args[0].lower() in CHECKLIST_START_WORDS
+    )

@@ -12,8 +12,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DUTCH = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
+# Plain ASCII digits only (re.ASCII; fullmatch, since ``$`` also matches before a
+# trailing newline): ``int`` would read ``３`` or ``٣`` as digits too.
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_DUTCH = re.compile(r"(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?", re.ASCII)
+_DATE_LIKE = re.compile(r"[\d/.-]+")
 MAX_AHEAD = timedelta(days=366)
 
 
@@ -23,7 +26,7 @@ class DeadlineError(ValueError):
 
 def looks_like_date(text: str) -> bool:
     """Whether an argument was meant as a date (so a typo gets a date error)."""
-    return bool(_ISO.match(text) or _DUTCH.match(text) or re.match(r"^[\d/.-]+$", text))
+    return _DATE_LIKE.fullmatch(text) is not None
 
 
 def parse_deadline(text: str, *, now: datetime) -> datetime:
@@ -44,9 +47,9 @@ def parse_deadline(text: str, *, now: datetime) -> datetime:
 
 def _read_day(text: str, *, today: date) -> date:
     try:
-        if match := _ISO.match(text):
+        if match := _ISO.fullmatch(text):
             return date(int(match[1]), int(match[2]), int(match[3]))
-        if match := _DUTCH.match(text):
+        if match := _DUTCH.fullmatch(text):
             day, month = int(match[1]), int(match[2])
             if match[3]:
                 return date(int(match[3]), month, day)

@@ -10,14 +10,18 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot import input_guard
 from bot.checklist_commands import build_checklist
 from bot.clock import Clock
 from bot.commands import Sub, is_command, parse_command
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound, Sender, Where
-from bot.ports import Roster
+from bot.ports import Roster, RosterUnavailableError
+from bot.privacy import build_privacy, is_privacy_command
 from bot.reminders import Reminders
 from bot.results import Results
+from bot.retention import RetentionReport
+from bot.retention_policy import RetentionPolicy
 from bot.team_calendar import days_for
 from bot.team_commands import TeamCommands
 from conversations.instrument import Checklist, Quickscan
@@ -47,6 +51,7 @@ class Engine:
         clock: Clock,
         output_dir: Path,
         default_instrument: str = DEFAULT_INSTRUMENT,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         quickscans = {
             key: value for key, value in instruments.items() if isinstance(value, Quickscan)
@@ -56,6 +61,7 @@ class Engine:
         self.store = store
         self._clock = clock
         self._lock = threading.RLock()
+        policy = retention or RetentionPolicy()
         self.walkthrough = Walkthrough(store=store, instruments=quickscans, clock=clock)
         self.results = Results(
             store=store, instruments=quickscans, clock=clock, output_dir=output_dir
@@ -68,6 +74,7 @@ class Engine:
             walkthrough=self.walkthrough,
             results=self.results,
             default_instrument=default_instrument,
+            retention=policy,
         )
         # The checklist oudercontact; ``checklist`` is the round service the scheduler calls.
         checklist = build_checklist(
@@ -76,6 +83,16 @@ class Engine:
         self.checklist = checklist.service
         self.checklist_flow = checklist.flow
         self.checklist_commands = checklist.commands
+        # AVG: the retention job and the members' rights (bot/privacy.py).
+        privacy = build_privacy(
+            store=store,
+            snapshots=self.results,
+            output_dir=output_dir,
+            clock=clock,
+            policy=policy,
+        )
+        self.retention = privacy.retention
+        self.member_rights = privacy.rights
         self.reminders = Reminders(
             store=store,
             schedule=ScheduleStore(engine=store.engine),
@@ -91,22 +108,57 @@ class Engine:
 
         A delivery id seen before (a platform retry) is ignored, so a retried slash
         command does not open two rounds and a retried click does not answer twice.
+
+        Every event is hostile input: text the bot cannot store or show is refused
+        here with a private answer (``bot.input_guard``), and any failure further on
+        is logged without content and answered privately, so one bad message (or a
+        database outage) never ends the process nor reaches the channel.
         """
         with self._lock:
-            if event.event_id is not None and not self.store.claim_event(
-                platform=event.platform,
-                workspace=event.workspace,
-                event_id=event.event_id,
-                now=self._clock.now(),
-            ):
+            if not input_guard.identifiers_usable(event):
+                input_guard.log_dropped(event)
                 return []
-            return self._route(event)
+            try:
+                return self._screened(input_guard.with_clean_sender(event))
+            except RosterUnavailableError:
+                raise  # no failure of the event: the adapter tells the sender what to do
+            except Exception as error:  # the catch-all: one event must never end the process
+                input_guard.log_failure(error, event)
+                return [input_guard.failure_reply(event, error)]
+
+    def _screened(self, event: Inbound) -> list[Outbound]:
+        """Refuse unusable text, ignore redeliveries, then route."""
+        if input_guard.addressed(event):
+            reason = input_guard.refusal_key(event)
+            if reason is not None:
+                key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+                team = self.store.get_team(key=key) if event.team else None
+                texts = Catalogue(team.locale if team else "nl")
+                return [input_guard.refusal(event, key=reason, texts=texts)]
+        if event.event_id is not None and not self.store.claim_event(
+            platform=event.platform,
+            workspace=event.workspace,
+            event_id=event.event_id,
+            now=self._clock.now(),
+        ):
+            return []
+        return self._route(event)
 
     def tick(self) -> list[Outbound]:
-        """Plan every team and send the pings that are due (scheduler and console ``@clock``)."""
+        """Plan every team and send the pings that are due (scheduler and console ``@clock``).
+
+        On the console this is also the daily retention job's clock: it runs once a
+        (simulated) day has passed since its last run.
+        """
         with self._lock:
+            self.retention.run_if_due(now=self._clock.now())
             self.reminders.replan_all()
             return self.reminders.fire_due()
+
+    def run_retention(self) -> RetentionReport:
+        """Delete what is past its retention period (the scheduler's daily job)."""
+        with self._lock:
+            return self.retention.run(now=self._clock.now())
 
     def fire_ping(self, *, ping_id: str) -> list[Outbound]:
         """Send one planned ping if still due and useful (APScheduler's job)."""
@@ -114,6 +166,10 @@ class Engine:
             return self.reminders.fire(ping_id=ping_id)
 
     def _route(self, event: Inbound) -> list[Outbound]:
+        if is_privacy_command(event.text):
+            # Before anything that creates a team or a coordinator: asking what is
+            # stored must not store anything. Works in the channel and in the DM.
+            return self.member_rights.handle(event)
         if event.where is Where.DM:
             if self.checklist_flow.claims(event):
                 return self.checklist_flow.handle(event)
@@ -152,11 +208,20 @@ class Engine:
         "unreachable" mark is lifted; a redelivered link (same ``event_id``) is ignored.
         """
         with self._lock:
-            if event_id is not None and not self.store.claim_event(
-                platform=platform, workspace=workspace, event_id=event_id, now=self._clock.now()
-            ):
-                return []
-            found = self.store.round_by_token(platform=platform, workspace=workspace, token=token)
+            if not input_guard.usable_token(token):  # typed by hand after /start: hostile
+                found = None
+            else:
+                if event_id is not None and not self.store.claim_event(
+                    platform=platform,
+                    workspace=workspace,
+                    event_id=event_id,
+                    now=self._clock.now(),
+                ):
+                    return []
+                found = self.store.round_by_token(
+                    platform=platform, workspace=workspace, token=token
+                )
+            sender = input_guard.clean_sender(sender)
             if found is None:
                 return [
                     Outbound(

@@ -5,7 +5,8 @@ than the merge let through: counts, shares, means and labels per item, success f
 cluster, and the cluster grades. Two things are left out on purpose even when the result
 has them: individual answers (the function never sees them) and open answers, because
 free text identifies people sooner than numbers and a spreadsheet travels further than a
-chat message. Below the team's minimum there is no item-level data to export at all, so
+chat message. Without exact figures (bot/anonymity.py: fewer than 5 respondents, below the
+team's minimum, or lowered by the round-to-round comparison) there is nothing to export, so
 asking for a workbook then is refused rather than producing an empty one.
 
 Output is byte-for-byte deterministic for the same result and ``generated_at``: the
@@ -98,13 +99,13 @@ def export_workbook(
         ``path``.
 
     Raises:
-        ValueError: The result is below the team's minimum (not itemised), it belongs
+        ValueError: The result has no exact figures (not itemised), it belongs
             to another instrument, or ``generated_at`` is naive.
     """
     if not result.itemised:
         msg = (
-            f"no item-level results below the minimum of {result.min_respondents}"
-            f" respondents ({result.respondents} responded): nothing may be exported"
+            f"no exact figures (tier {result.tier}, {result.respondents} respondents):"
+            " nothing may be exported"
         )
         raise ValueError(msg)
     if result.instrument_id != instrument.id:

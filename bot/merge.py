@@ -15,12 +15,14 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from bot.anonymity import Tier, coarse_label, coarse_safe_scale, pinned_factors, scale_groups
+from bot.anonymity import tier_for as _tier_for
 from bot.labels import DEFAULT_RULES, Label, LabelRules, classify
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ GRADE_PREFIX = "grade:"
 OPEN_PREFIX = "open:"
 _EMPTY_OPEN_ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 _EMPTY_MENTIONS: Mapping[int, int] = MappingProxyType({})
+_EMPTY_LABELS: Mapping[int, Label] = MappingProxyType({})
 PRIORITY_QUESTION_ID = "priority"
 
 # One stored answer as (item id, value); the tally counts each distinct pair once.
@@ -170,35 +173,48 @@ class ClusterResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TeamResult:
-    """A team's merged quickscan, with the anonymity thresholds already applied.
+    """A team's merged quickscan, with the anonymity tiers already applied.
 
     Attributes:
         instrument_id: The instrument the answers belong to.
         respondents: Number of submitted quickscans merged.
         invited: Number of staff invited, for the response rate.
-        min_respondents: The team's minimum for item-level results.
-        itemised: Whether ``respondents >= min_respondents``. When False, ``clusters``
-            is empty and no grades or open answers are carried at all, so no renderer
-            can show results of too small a group by mistake.
-        clusters: Per cluster results in instrument order; empty when not itemised.
+        min_respondents: The team's minimum for any answer-derived output.
+        tier: What the channel may see (bot/anonymity.py). Below ``EXACT`` no
+            cluster, grade, count or open answer is carried at all, so no renderer
+            can show exact figures of too small a group by mistake.
+        clusters: Per cluster results in instrument order; empty unless exact.
         open_answers: Per open question id the answers, stripped, empty ones dropped,
-            in an order unrelated to who answered when. Empty unless itemised and at
-            least ``min_text_respondents`` answered, since texts identify people sooner
-            than numbers do.
+            in an order unrelated to who answered when. Only exact results carry them,
+            and only for questions that at least ``min_text_respondents`` people
+            answered in writing, since texts identify people sooner than numbers do.
         rules: The label thresholds the labels were computed with.
         priority_mentions: Per factor number, how many respondents named it in their
-            own priority answer (counts only; empty when not itemised).
+            own priority answer; empty unless exact and enough people wrote one.
+        coarse_labels: Per factor number its coarse label (coarse tier only).
+        compared: The tier was lowered because the respondents differ from an earlier
+            exact round's by fewer than the minimum (round-to-round comparison).
+        labels_withheld: Even the coarse labels are withheld, because someone of an
+            earlier exact round may have left (see docs/team-result.md).
     """
 
     instrument_id: str
     respondents: int
     invited: int
     min_respondents: int
-    itemised: bool
+    tier: Tier
     clusters: tuple[ClusterResult, ...]
     open_answers: Mapping[str, tuple[str, ...]]
     rules: LabelRules = DEFAULT_RULES
     priority_mentions: Mapping[int, int] = field(default_factory=lambda: _EMPTY_MENTIONS)
+    coarse_labels: Mapping[int, Label] = field(default_factory=lambda: _EMPTY_LABELS)
+    compared: bool = False
+    labels_withheld: bool = False
+
+    @property
+    def itemised(self) -> bool:
+        """Whether exact figures (per item, factor, cluster, grades) may be shown."""
+        return self.tier is Tier.EXACT
 
     def factors(self) -> tuple[FactorResult, ...]:
         """All factor results in instrument order, across clusters."""
@@ -207,6 +223,17 @@ class TeamResult:
     def items(self) -> tuple[ItemResult, ...]:
         """All item results in instrument order, across factors."""
         return tuple(item for factor in self.factors() for item in factor.items)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Downgrade:
+    """The round-to-round comparison's verdict for a round about to be merged.
+
+    Attributes:
+        withhold_labels: Show participation only, not even coarse labels.
+    """
+
+    withhold_labels: bool = False
 
 
 def distribution(*, counts: Mapping[str, int], options: Sequence[ScaleOption]) -> Distribution:
@@ -266,8 +293,9 @@ def merge(
     min_respondents: int,
     min_text_respondents: int,
     rules: LabelRules = DEFAULT_RULES,
+    downgrade: Downgrade | None = None,
 ) -> TeamResult:
-    """Merge the submitted answers of one team.
+    """Merge the submitted answers of one team, in the tier its size allows.
 
     Unknown item ids and invalid values (a code outside the scale, a grade that is not
     an integer in the closing page's range) count as not answered instead of failing
@@ -277,50 +305,160 @@ def merge(
         instrument: The instrument the answers were given to.
         responses: One mapping item id -> value per submitted respondent.
         invited: Number of staff invited.
-        min_respondents: Minimum respondents for any item-level result or grade.
-        min_text_respondents: Minimum respondents for showing open answers.
+        min_respondents: The team's minimum for any answer-derived output.
+        min_text_respondents: Minimum number of people who *wrote* an answer to an
+            open question before its texts (or, for the priority question, the counts
+            of factors named in it) are shown.
         rules: The team's label thresholds.
+        downgrade: The comparison with earlier rounds asks for coarse output at most.
 
     Returns:
-        The merged result; see :class:`TeamResult` for what the thresholds leave out.
+        The merged result; see :class:`TeamResult` for what the tiers leave out.
     """
     respondents = len(responses)
-    itemised = respondents >= min_respondents
-    if not itemised:
-        return TeamResult(
-            instrument_id=instrument.id,
-            respondents=respondents,
-            invited=invited,
-            min_respondents=min_respondents,
-            itemised=False,
-            clusters=(),
-            open_answers=_EMPTY_OPEN_ANSWERS,
-            rules=rules,
-        )
-    tally = _tally(responses)
-    numbers = {question.id: number for number, question in enumerate(instrument.questions, 1)}
-    clusters = tuple(
-        _cluster_result(
-            instrument=instrument, cluster=cluster, tally=tally, numbers=numbers, rules=rules
-        )
-        for cluster in instrument.clusters
-    )
-    open_answers = (
-        _open_answers(instrument=instrument, tally=tally, respondents=respondents)
-        if respondents >= min_text_respondents
-        else _EMPTY_OPEN_ANSWERS
-    )
-    return TeamResult(
+    tier = _tier_for(respondents=respondents, minimum=min_respondents)
+    if downgrade is not None and tier is Tier.EXACT:
+        tier = Tier.COARSE
+    if downgrade is not None and downgrade.withhold_labels:
+        tier = Tier.NONE
+    base = TeamResult(
         instrument_id=instrument.id,
         respondents=respondents,
         invited=invited,
         min_respondents=min_respondents,
-        itemised=True,
-        clusters=clusters,
-        open_answers=open_answers,
+        tier=tier,
+        clusters=(),
+        open_answers=_EMPTY_OPEN_ANSWERS,
         rules=rules,
-        priority_mentions=_priority_mentions(instrument=instrument, tally=tally),
+        compared=downgrade is not None,
+        labels_withheld=downgrade is not None and downgrade.withhold_labels,
     )
+    if tier is Tier.NONE:
+        return base
+    if tier is Tier.COARSE:
+        return replace(
+            base,
+            coarse_labels=coarse_labels(instrument=instrument, responses=responses, rules=rules),
+        )
+    tally = _tally(responses)
+    open_answers = _open_answers(instrument=instrument, tally=tally, respondents=respondents)
+    writers = {question_id: len(texts) for question_id, texts in open_answers.items()}
+    return replace(
+        base,
+        clusters=figures(
+            instrument=instrument,
+            item_counts=question_counts(instrument=instrument, tally=tally),
+            grades=_grades(instrument=instrument, tally=tally),
+            rules=rules,
+        ),
+        open_answers=MappingProxyType(
+            {
+                question_id: texts
+                for question_id, texts in open_answers.items()
+                if writers[question_id] >= min_text_respondents
+            }
+        ),
+        priority_mentions=(
+            _priority_mentions(instrument=instrument, tally=tally)
+            if writers.get(PRIORITY_QUESTION_ID, 0) >= min_text_respondents
+            else _EMPTY_MENTIONS
+        ),
+    )
+
+
+def open_answers_of(
+    *,
+    result: TeamResult,
+    instrument: Quickscan,
+    responses: Sequence[Mapping[str, str]],
+    questions: Collection[str],
+) -> TeamResult:
+    """``result`` with the texts of the open ``questions`` read from ``responses``.
+
+    For the close post of a snapshot: the snapshot says which questions passed the
+    writers' gate at close, but does not keep the texts themselves.
+    """
+    texts = _open_answers(
+        instrument=instrument, tally=_tally(responses), respondents=len(responses)
+    )
+    return replace(
+        result,
+        open_answers=MappingProxyType({q: texts[q] for q in questions if q in texts}),
+    )
+
+
+def coarse_labels(
+    *, instrument: Quickscan, responses: Sequence[Mapping[str, str]], rules: LabelRules
+) -> Mapping[int, Label]:
+    """One coarse label per success factor, none where a label could pin an answer.
+
+    On a scale whose groups each hold two codes no label can pin anyone
+    (bot/anonymity.py), and :func:`~bot.anonymity.pinned_factors` confirms it by brute
+    force. A scale without that property gets no coarse labels at all: hiding only the
+    labels that pin would tell the colluders which ones did.
+    """
+    options = instrument.scale.options
+    groups = scale_groups(options)
+
+    def label_of(counts: Mapping[str, int]) -> Label:
+        return coarse_label(counts=counts, groups=groups, rules=rules)
+
+    if not coarse_safe_scale(options):
+        return _EMPTY_LABELS
+    if pinned_factors(instrument=instrument, responses=responses, label_of=label_of):
+        return _EMPTY_LABELS
+    tally = _tally(responses)
+    counts = question_counts(instrument=instrument, tally=tally)
+    labels: dict[int, Label] = {}
+    for factor in instrument.factors:
+        pooled: Counter[str] = Counter()
+        for question in instrument.questions_of(factor.number):
+            pooled.update(counts[question.id])
+        labels[factor.number] = label_of(pooled)
+    return MappingProxyType(labels)
+
+
+def figures(
+    *,
+    instrument: Quickscan,
+    item_counts: Mapping[str, Mapping[str, int]],
+    grades: Mapping[str, tuple[float | None, int]],
+    rules: LabelRules,
+) -> tuple[ClusterResult, ...]:
+    """Every exact figure, from counts per question and the grades per cluster.
+
+    Shared by :func:`merge` (counts from the answers) and the snapshot of a closed
+    round (counts as frozen at close), so both render exactly alike.
+
+    Args:
+        instrument: The instrument.
+        item_counts: Per question id, the number of answers per scale code.
+        grades: Per cluster id, (mean grade or None, number of grades).
+        rules: The label thresholds.
+    """
+    numbers = {question.id: number for number, question in enumerate(instrument.questions, 1)}
+    return tuple(
+        _cluster_result(
+            instrument=instrument,
+            cluster=cluster,
+            item_counts=item_counts,
+            grade=grades.get(cluster.id, (None, 0)),
+            numbers=numbers,
+            rules=rules,
+        )
+        for cluster in instrument.clusters
+    )
+
+
+def question_counts(*, instrument: Quickscan, tally: _Tally) -> dict[str, dict[str, int]]:
+    """Per question id, how many gave each scale code (every code present)."""
+    return {
+        question.id: {
+            option.code: tally.get((question.id, option.code), 0)
+            for option in instrument.scale.options
+        }
+        for question in instrument.questions
+    }
 
 
 def _priority_mentions(*, instrument: Quickscan, tally: _Tally) -> Mapping[int, int]:
@@ -359,11 +497,10 @@ def _item_result(
     question: Question,
     number: int,
     options: Sequence[ScaleOption],
-    tally: _Tally,
+    counts: Mapping[str, int],
     rules: LabelRules,
 ) -> ItemResult:
-    """The result of one question, read from the tally."""
-    counts = {option.code: tally.get((question.id, option.code), 0) for option in options}
+    """The result of one question, from its counts per code."""
     answers = distribution(counts=counts, options=options)
     return ItemResult(
         question_id=question.id,
@@ -379,7 +516,7 @@ def _factor_result(
     *,
     instrument: Quickscan,
     factor: Factor,
-    tally: _Tally,
+    item_counts: Mapping[str, Mapping[str, int]],
     numbers: Mapping[str, int],
     rules: LabelRules,
 ) -> FactorResult:
@@ -389,7 +526,7 @@ def _factor_result(
             question=question,
             number=numbers[question.id],
             options=instrument.scale.options,
-            tally=tally,
+            counts=item_counts.get(question.id, {}),
             rules=rules,
         )
         for question in instrument.questions_of(factor.number)
@@ -407,39 +544,42 @@ def _factor_result(
     )
 
 
-def _grade_result(*, instrument: Quickscan, cluster: Cluster, tally: _Tally) -> GradeResult:
-    """The valid grades given to one cluster.
+def _grades(*, instrument: Quickscan, tally: _Tally) -> dict[str, tuple[float | None, int]]:
+    """Per cluster, the mean and number of the valid grades given to it.
 
     Only the integers of the closing page's range, stored exactly as the conversation
     stores them ("1".."10"), count; anything else ("0", "11", "7.5") is not a grade.
     """
-    item_id = grade_item_id(cluster_id=cluster.id)
-    count = 0
-    total = 0
-    for grade in range(instrument.closing.grade_min, instrument.closing.grade_max + 1):
-        given = tally.get((item_id, str(grade)), 0)
-        count += given
-        total += grade * given
-    return GradeResult(
-        cluster_id=cluster.id,
-        label=cluster.grade_label,
-        mean=total / count if count else None,
-        count=count,
-    )
+    grades: dict[str, tuple[float | None, int]] = {}
+    for cluster in instrument.clusters:
+        item_id = grade_item_id(cluster_id=cluster.id)
+        count = 0
+        total = 0
+        for grade in range(instrument.closing.grade_min, instrument.closing.grade_max + 1):
+            given = tally.get((item_id, str(grade)), 0)
+            count += given
+            total += grade * given
+        grades[cluster.id] = (total / count if count else None, count)
+    return grades
 
 
 def _cluster_result(
     *,
     instrument: Quickscan,
     cluster: Cluster,
-    tally: _Tally,
+    item_counts: Mapping[str, Mapping[str, int]],
+    grade: tuple[float | None, int],
     numbers: Mapping[str, int],
     rules: LabelRules,
 ) -> ClusterResult:
     """The result of one cluster: its factors, their answers pooled, and its grade."""
     factors = tuple(
         _factor_result(
-            instrument=instrument, factor=factor, tally=tally, numbers=numbers, rules=rules
+            instrument=instrument,
+            factor=factor,
+            item_counts=item_counts,
+            numbers=numbers,
+            rules=rules,
         )
         for factor in instrument.factors_of(cluster.id)
     )
@@ -451,7 +591,9 @@ def _cluster_result(
             distributions=(factor.distribution for factor in factors),
             options=instrument.scale.options,
         ),
-        grade=_grade_result(instrument=instrument, cluster=cluster, tally=tally),
+        grade=GradeResult(
+            cluster_id=cluster.id, label=cluster.grade_label, mean=grade[0], count=grade[1]
+        ),
         factors=factors,
     )
 

@@ -12,6 +12,15 @@ from storage.keys import TeamKey
 log = logging.getLogger(__name__)
 
 
+class RosterUnavailableError(RuntimeError):
+    """A platform would not list a team's members (the bot is not in the channel).
+
+    Raised by a roster inside ``Engine.handle``; the engine lets it through (it is
+    no failure of the event) so the adapter can tell the person what to do, in
+    the platform's own words (Slack: invite the bot to the channel first).
+    """
+
+
 class Roster(Protocol):
     """Lists the human members of a team channel.
 

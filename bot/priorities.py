@@ -71,7 +71,7 @@ class Suggestions:
 def suggest(*, instrument: Quickscan, result: TeamResult) -> Suggestions:
     """The priorities and discussion lists of an itemised team result.
 
-    Below the minimum number of respondents nothing item-level exists, so nothing
+    Without exact figures (bot/anonymity.py) nothing item-level exists, so nothing
     is suggested either.
     """
     follow_up = tuple(question.text for question in instrument.closing.open_questions)

@@ -40,12 +40,19 @@ def build_report(
     result: TeamResult,
     previous: TeamResult | None,
     chart: Path | None,
+    trend: tuple[FactorChange, ...] | None = None,
 ) -> TeamReport:
-    """Derive suggestions and trend from a merged result."""
+    """Derive suggestions and trend from a merged result.
+
+    ``trend`` is the change frozen in a snapshot; without it the trend is computed
+    from ``previous`` (both must be exact, see bot/trend.py).
+    """
+    if trend is None:
+        trend = compare(previous=previous, current=result) if previous is not None else ()
     return TeamReport(
         instrument=instrument,
         result=result,
         suggestions=suggest(instrument=instrument, result=result),
-        trend=compare(previous=previous, current=result) if previous is not None else (),
+        trend=trend,
         chart=chart,
     )

@@ -4,13 +4,15 @@ The post is short (participation, grades, top priorities, counts per label);
 the details (per factor and per item, the discuss / investigate lists, open
 answers and the questions for the team meeting) go in a follow-up message or
 thread. Only aggregates reach this module: ``TeamResult`` carries no respondent
-identities, and below the team's minimum it carries nothing item-level at all.
+identities, and below the exact tier it carries no figure at all (bot/anonymity.py):
+the coarse tier renders one label per success factor, the lowest participation only.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from bot.anonymity import EXACT_MINIMUM, Tier
 from bot.i18n import Catalogue
 from bot.labels import Label
 from bot.merge import Distribution
@@ -38,15 +40,20 @@ def spread(distribution: Distribution) -> str:
 
 
 def render_report(*, report: TeamReport, texts: Catalogue) -> tuple[str, str | None]:
-    """The short headline post and the detailed follow-up (None below the minimum)."""
+    """The short headline post and the detailed follow-up (None unless exact)."""
     result = report.result
     lines = [
         texts.t("result.title", title=report.instrument.title),
         texts.t("result.participation", respondents=result.respondents, invited=result.invited),
     ]
-    if not result.itemised:
-        lines += ["", texts.t("result.too_few", minimum=result.min_respondents)]
+    if result.tier is Tier.NONE:
+        if result.labels_withheld and result.respondents >= result.min_respondents:
+            lines += ["", texts.t("anonymity.withheld", minimum=result.min_respondents)]
+        else:
+            lines += ["", texts.t("result.too_few", minimum=result.min_respondents)]
         return "\n".join(lines), None
+    if result.tier is Tier.COARSE:
+        return "\n".join(lines + _coarse(report, texts)), None
     lines += ["", texts.t("result.grades")]
     for cluster in result.clusters:
         lines.append(
@@ -60,6 +67,31 @@ def render_report(*, report: TeamReport, texts: Catalogue) -> tuple[str, str | N
     lines += ["", _label_counts(report, texts), "", *_priorities(report, texts)]
     lines += ["", texts.t("result.see_details")]
     return "\n".join(lines), "\n".join(_details(report, texts))
+
+
+def _coarse(report: TeamReport, texts: Catalogue) -> list[str]:
+    """The coarse tier: one label per success factor, no figure at all."""
+    result = report.result
+    lines = ["", texts.t("anonymity.coarse_intro", exact=EXACT_MINIMUM)]
+    if result.compared:
+        lines.append(texts.t("anonymity.compared", minimum=result.min_respondents))
+    lines.append("")
+    if result.coarse_labels:
+        lines += [
+            texts.t(
+                "anonymity.coarse_line",
+                number=factor.number,
+                name=factor.short_name,
+                label=texts.t(f"label.{result.coarse_labels[factor.number]}"),
+            )
+            for factor in report.instrument.factors
+            if factor.number in result.coarse_labels
+        ]
+    else:
+        lines.append(texts.t("anonymity.coarse_none"))
+    lines += ["", texts.t("result.follow_up_title")]
+    lines += [f"• {question}" for question in report.suggestions.follow_up]
+    return lines
 
 
 def _label_counts(report: TeamReport, texts: Catalogue) -> str:

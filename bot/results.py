@@ -1,8 +1,10 @@
-"""Team results of closed rounds: the post, the chart and the export.
+"""Team results of closed rounds: the post, the chart and the export, from the snapshot.
 
-Results are recomputed from the stored answers whenever they are asked for, so
-a changed threshold or a fixed instrument text shows up everywhere at once and
-no merged copy can drift from the answers it came from.
+A round's result is computed once, when it closes, and frozen (bot/snapshot.py,
+``storage.result_store``): the close post, ``grafiek``, ``export`` and the next
+round's trend all render that snapshot. A later change of the minimum or the
+thresholds therefore never opens or alters a closed round, and the result
+outlives the individual answers that retention deletes.
 """
 
 from __future__ import annotations
@@ -11,18 +13,28 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.anonymity import Tier, difference, fingerprints_of
 from bot.chart import factor_chart, item_chart
 from bot.clock import Clock
 from bot.export import export_workbook
 from bot.i18n import Catalogue
 from bot.labels import LabelRules
-from bot.merge import TeamResult, merge
+from bot.merge import Downgrade, TeamResult, merge, open_answers_of
 from bot.messages import Destination, Outbound
 from bot.report import TeamReport, build_report
 from bot.result_text import render_report
+from bot.snapshot import RoundSnapshot
+from bot.trend import FactorChange, compare
 from conversations.instrument import Quickscan
 from storage.keys import TeamKey
-from storage.records import Round, Team
+from storage.records import (
+    DEFAULT_MIN_RESPONDENTS,
+    DEFAULT_MIN_TEXT_RESPONDENTS,
+    Round,
+    RoundStatus,
+    Team,
+)
+from storage.result_store import ResultStore, member_identity
 from storage.store import Store
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -40,6 +52,7 @@ class Results:
         output_dir: Path,
     ) -> None:
         self._store = store
+        self._snapshots = ResultStore(engine=store.engine)
         self._instruments = instruments
         self._clock = clock
         self._output_dir = output_dir
@@ -54,10 +67,23 @@ class Results:
         return max(closed, key=lambda r: (r.closed_at or r.opened_at, r.id), default=None)
 
     def result_messages(self, *, team: Team, round_: Round) -> list[Outbound]:
-        """The headline post (with the chart) and its details, for the team channel."""
+        """The headline post (with the chart) and its details, for the team channel.
+
+        Called right after the round closed: the snapshot is taken now, with the
+        team's settings of this moment, unless another process already took it.
+        """
         texts = Catalogue(team.locale)
         instrument = self._instruments[round_.instrument_id]
-        result = self._merge(team=team, round_=round_)
+        snapshot = self._snapshot(team=team, round_=round_, at_close=True)
+        result = snapshot.result(instrument=instrument)
+        if snapshot.open_shown:
+            # The texts are not frozen (they are personal data); shown once, here.
+            result = open_answers_of(
+                result=result,
+                instrument=instrument,
+                responses=self._store.submitted_answers(key=team.key, round_id=round_.id),
+                questions=snapshot.open_shown,
+            )
         chart = None
         if result.itemised:
             chart = factor_chart(
@@ -69,14 +95,15 @@ class Results:
         report = build_report(
             instrument=instrument,
             result=result,
-            previous=self._previous(team=team, round_=round_),
+            previous=None,
             chart=chart,
+            trend=snapshot.changes(current=result),
         )
         return [self._post(team, report, texts)]
 
     def chart_message(self, *, team: Team, round_: Round, per_item: bool) -> Outbound | None:
-        """A chart for the team channel, or None below the minimum of respondents."""
-        result = self._merge(team=team, round_=round_)
+        """A chart for the team channel, or None unless the round has exact figures."""
+        result = self._frozen(team=team, round_=round_)
         if not result.itemised:
             return None
         texts = Catalogue(team.locale)
@@ -96,8 +123,8 @@ class Results:
         )
 
     def export_message(self, *, team: Team, round_: Round, user: str) -> Outbound | None:
-        """The merged result as .xlsx, privately to ``user``; None below the minimum."""
-        result = self._merge(team=team, round_=round_)
+        """The merged result as .xlsx, privately to ``user``; None unless exact."""
+        result = self._frozen(team=team, round_=round_)
         if not result.itemised:
             return None
         texts = Catalogue(team.locale)
@@ -115,33 +142,97 @@ class Results:
             file=path,
         )
 
+    def ensure_snapshot(self, *, team: Team, round_: Round) -> None:
+        """Freeze a closed round's result if it has no snapshot yet (idempotent).
+
+        For rounds closed before snapshots existed, before retention deletes their
+        answers. Their settings at close are unknown, so the stricter of the team's
+        minimum and the default (5) applies: never more than the close post could
+        have shown. Safe with two processes (the first snapshot wins).
+
+        Raises:
+            ValueError: The round is still open: its result cannot be frozen yet.
+        """
+        if round_.status is not RoundStatus.CLOSED:
+            raise ValueError(f"round {round_.id} is still open; only closed rounds are frozen")
+        self._snapshot(team=team, round_=round_, at_close=False)
+
     # ---------------------------------------------------------------- helpers
 
-    def _merge(self, *, team: Team, round_: Round) -> TeamResult:
+    def _frozen(self, *, team: Team, round_: Round) -> TeamResult:
+        """The closed round's result as frozen at close."""
+        snapshot = self._snapshot(team=team, round_=round_, at_close=False)
+        return snapshot.result(instrument=self._instruments[round_.instrument_id])
+
+    def _snapshot(self, *, team: Team, round_: Round, at_close: bool) -> RoundSnapshot:
+        """The round's snapshot: the stored one, else taken now and stored.
+
+        Of two processes taking it at once, the first insert wins and both return it.
+        """
+        stored = self._snapshots.load(key=team.key, round_id=round_.id)
+        if stored is not None:
+            return RoundSnapshot.from_json(stored)
+        taken = self._take(team=team, round_=round_, legacy=not at_close)
+        self._snapshots.save_if_absent(
+            round_id=round_.id, snapshot=taken.to_json(), now=self._clock.now()
+        )
+        stored = self._snapshots.load(key=team.key, round_id=round_.id)
+        return taken if stored is None else RoundSnapshot.from_json(stored)
+
+    def _take(self, *, team: Team, round_: Round, legacy: bool) -> RoundSnapshot:
+        """Merge the round's answers in the tier allowed now, with comparison and trend."""
         key = team.key
-        counts = self._store.round_counts(key=key, round_id=round_.id)
-        return merge(
-            instrument=self._instruments[round_.instrument_id],
+        instrument = self._instruments[round_.instrument_id]
+        minimum, text_minimum = team.min_respondents, team.min_text_respondents
+        if legacy:
+            minimum = max(minimum, DEFAULT_MIN_RESPONDENTS)
+            text_minimum = max(text_minimum, DEFAULT_MIN_TEXT_RESPONDENTS)
+        members = [
+            member_identity(platform=p.key.platform, workspace=p.key.workspace, user=p.key.user)
+            for p in self._store.participations(key=key, round_id=round_.id)
+            if p.submitted_at is not None
+        ]
+        earlier = self._earlier(team=team, round_=round_)
+        downgrade = _downgrade(earlier=earlier, members=members, minimum=minimum)
+        result = merge(
+            instrument=instrument,
             responses=self._store.submitted_answers(key=key, round_id=round_.id),
-            invited=counts.invited,
-            min_respondents=team.min_respondents,
-            min_text_respondents=team.min_text_respondents,
+            invited=self._store.round_counts(key=key, round_id=round_.id).invited,
+            min_respondents=minimum,
+            min_text_respondents=text_minimum,
             rules=LabelRules.from_mapping(team.label_rules),
+            downgrade=downgrade,
+        )
+        previous = earlier[-1] if earlier else None
+        trend: tuple[FactorChange, ...] = ()
+        if previous is not None and previous.tier is Tier.EXACT and result.itemised:
+            trend = compare(previous=previous.result(instrument=instrument), current=result)
+        return RoundSnapshot.of(
+            result=result,
+            min_text_respondents=text_minimum,
+            trend=trend,
+            # Only exact rounds are compared with later ones: no other round keeps them.
+            fingerprints=fingerprints_of(members) if result.itemised else None,
+            legacy=legacy,
         )
 
-    def _previous(self, *, team: Team, round_: Round) -> TeamResult | None:
-        """The result of the team's round of the same instrument closed before this one."""
-        earlier = [
-            other
-            for other in self._store.closed_rounds(
-                key=team.key, instrument_id=round_.instrument_id
-            )
-            if other.id != round_.id and other.opened_at < round_.opened_at
-        ]
-        if not earlier:
-            return None
-        latest = max(earlier, key=lambda other: (other.opened_at, other.id))
-        return self._merge(team=team, round_=latest)
+    def _earlier(self, *, team: Team, round_: Round) -> list[RoundSnapshot]:
+        """Snapshots of the team's rounds of the same instrument opened before this one.
+
+        Oldest first. A legacy round without a snapshot gets one now, so the
+        comparison and the trend read frozen results only.
+        """
+        earlier = sorted(
+            (
+                other
+                for other in self._store.closed_rounds(
+                    key=team.key, instrument_id=round_.instrument_id
+                )
+                if other.id != round_.id and other.opened_at < round_.opened_at
+            ),
+            key=lambda other: (other.opened_at, other.id),
+        )
+        return [self._snapshot(team=team, round_=other, at_close=False) for other in earlier]
 
     def _post(self, team: Team, report: TeamReport, texts: Catalogue) -> Outbound:
         headline, details = render_report(report=report, texts=texts)
@@ -158,3 +249,25 @@ class Results:
             _UNSAFE.sub("_", part) for part in (key.platform, key.workspace, key.team)
         )
         return self._output_dir / folder / f"ronde-{round_.id}-{name}"
+
+
+def _downgrade(
+    *, earlier: list[RoundSnapshot], members: list[str], minimum: int
+) -> Downgrade | None:
+    """The comparison with every earlier round that published exact figures.
+
+    When the respondents differ by 1 .. minimum - 1 people, the two results side by
+    side would show those few people's answers: the new round is coarse at most.
+    If someone of the exact round may have left, even coarse labels could tell what
+    they answered (the exact counts minus the rest), so only participation is shown.
+    """
+    verdict: Downgrade | None = None
+    for snapshot in earlier:
+        if snapshot.tier is not Tier.EXACT or snapshot.fingerprints is None:
+            continue
+        change = difference(earlier=snapshot.fingerprints, members=members)
+        if not change.exposes(minimum=minimum):
+            continue
+        withhold = change.leavers or (verdict is not None and verdict.withhold_labels)
+        verdict = Downgrade(withhold_labels=withhold)
+    return verdict

@@ -5,7 +5,9 @@ the bot's own database (``SQLAlchemyJobStore``), with the ping's stable id as th
 job id, coalescing and a generous misfire grace, so a restart resumes every
 scheduled reminder. Whether a ping is sent is decided by the outbox claim
 (bot/reminders.py), so a job that fires twice, late or in two processes still
-sends the ping at most once. An hourly job re-plans every team.
+sends the ping at most once. An hourly job re-plans every team, and a daily job
+(and one run at start) deletes personal data past its retention period
+(bot/retention.py; idempotent, so a second process running it too is harmless).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ MISFIRE_GRACE = timedelta(days=7)
 REPLAN_EVERY = timedelta(hours=1)
 JOB_TABLE = "apscheduler_jobs"
 REPLAN_JOB_ID = "replan-all"
+RETENTION_JOB_ID = "retention-daily"
+RETENTION_AT = {"hour": 3, "minute": 30}
+"""Europe/Amsterdam: a quiet hour, outside school time and the 08:00 pings."""
 
 Deliver = Callable[[TeamKey, Sequence[Outbound]], None]
 """Sends messages for one team through the adapter of that team's platform."""
@@ -49,6 +54,13 @@ def run_replan() -> None:
     service = _ACTIVE.get("service")
     if service is not None:
         service.refresh()
+
+
+def run_retention() -> None:
+    """APScheduler's daily job: delete what is past its retention period."""
+    service = _ACTIVE.get("service")
+    if service is not None:
+        service.retention()
 
 
 class PingScheduler:
@@ -81,6 +93,10 @@ class PingScheduler:
             id=REPLAN_JOB_ID,
             replace_existing=True,
         )
+        self._scheduler.add_job(
+            run_retention, "cron", **RETENTION_AT, id=RETENTION_JOB_ID, replace_existing=True
+        )
+        self.retention()  # a bot that was down at the job's hour catches up at once
         self.refresh()
 
     def stop(self) -> None:
@@ -105,6 +121,13 @@ class PingScheduler:
                     id=ping.id,
                     replace_existing=True,
                 )
+
+    def retention(self) -> None:
+        """Run the retention job; a failure is logged and retried the next day."""
+        try:
+            self._engine.run_retention()
+        except Exception:  # the timer thread must survive a database outage
+            log.exception("retention job failed; it runs again at the next interval")
 
     def fire(self, *, ping_id: str) -> None:
         """Fire one ping (claimed in the outbox first) and deliver its messages."""

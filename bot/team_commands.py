@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.calendar_commands import (
+    Reply,
     describe,
     describe_planning,
     set_holiday,
@@ -25,9 +26,12 @@ from bot.commands import Command, Sub, parse_command
 from bot.deadline import SCHOOL_TZ, DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue, available_locales
 from bot.labels import LabelRules
-from bot.messages import Destination, Inbound, Outbound, founder_of
+from bot.messages import Destination, Inbound, Outbound
 from bot.ports import Roster
 from bot.results import Results
+from bot.retention_policy import RetentionPolicy
+from bot.roles import ensure_team_for
+from bot.text_input import parse_bounded_decimal, parse_bounded_int, quote, user_ref
 from conversations.instrument import Quickscan
 from conversations.walkthrough import Walkthrough
 from storage.keys import TeamKey
@@ -40,6 +44,11 @@ from storage.records import (
 from storage.schedule_store import ScheduleStore
 from storage.store import Store
 
+# The largest "minimum respondents" a team can set: beyond any school team, and
+# far inside every integer column.
+MAX_MIN_RESPONDENTS = 500
+# ``/quickscan coordinator verwijder @naam`` (or ``remove``).
+REMOVE_WORDS = frozenset({"verwijder", "verwijderen", "remove"})
 JOIN_TOKEN_BYTES = 12  # 16 URL-safe characters: unguessable, and fits a deep link
 COORDINATOR_ONLY = frozenset(
     {
@@ -69,7 +78,9 @@ class TeamCommands:
         walkthrough: Walkthrough,
         results: Results,
         default_instrument: str,
+        retention: RetentionPolicy | None = None,
     ) -> None:
+        self._retention = retention or RetentionPolicy()
         self._results = results
         self._store = store
         self._instruments = instruments
@@ -81,15 +92,13 @@ class TeamCommands:
     def handle(self, event: Inbound) -> list[Outbound]:
         """One ``/quickscan ...`` message in, replies out."""
         key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-        team, _created = self._store.ensure_team(
-            key=key, founder=founder_of(event), now=self._clock.now()
-        )
+        team = ensure_team_for(store=self._store, event=event, now=self._clock.now())
         texts = Catalogue(team.locale)
         command = parse_command(event.text)
         if command.sub is None:
-            return [self._private(event, texts.t("cmd.unknown", word=command.word))]
+            return [self._private(event, texts.t("cmd.unknown", word=quote(command.word)))]
         if command.sub in COORDINATOR_ONLY and not self._may_manage(event, key):
-            return [self._private(event, texts.t("cmd.not_coordinator"))]
+            return [self._refuse_manage(event, key, texts)]
         handlers: dict[Sub, Callable[[Inbound, TeamKey, Team, Command, Catalogue], list[Outbound]]]
         handlers = {
             Sub.START: self._start,
@@ -108,7 +117,10 @@ class TeamCommands:
             Sub.KALENDER: self._calendar,
             Sub.PLANNING: self._planning,
         }
-        return handlers[command.sub](event, key, team, command, texts)
+        handler = handlers.get(command.sub)
+        if handler is None:  # a subcommand routed elsewhere (checklist, privacy)
+            return [self._private(event, texts.t("cmd.unknown", word=quote(command.word)))]
+        return handler(event, key, team, command, texts)
 
     # --------------------------------------------------------------- commands
 
@@ -125,14 +137,15 @@ class TeamCommands:
                 try:
                     deadline = parse_deadline(arg, now=now)
                 except DeadlineError as error:
-                    return [self._private(event, texts.t(f"start.deadline_{error}", text=arg))]
+                    reason = f"start.deadline_{error}"
+                    return [self._private(event, texts.t(reason, text=quote(arg)))]
             else:
                 return [
                     self._private(
                         event,
                         texts.t(
                             "start.bad_argument",
-                            text=arg,
+                            text=quote(arg),
                             instruments=", ".join(sorted(self._instruments)),
                         ),
                     )
@@ -183,6 +196,8 @@ class TeamCommands:
     def _status(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
+        if command.args:
+            return [self._private(event, texts.t("input.status_usage"))]
         round_ = self._store.current_round(key=key)
         if round_ is None:
             return [self._private(event, texts.t("status.none"))]
@@ -250,7 +265,7 @@ class TeamCommands:
         if not command.args:
             return [self._private(event, _describe_rules(team, texts))]
         if not self._may_manage(event, key):
-            return [self._private(event, texts.t("cmd.not_coordinator"))]
+            return [self._refuse_manage(event, key, texts)]
         if command.args[0].lower() in {"standaard", "default"} and len(command.args) == 1:
             updated = self._store.update_team(key=key, label_rules={})
             return [self._channel(key, _describe_rules(updated, texts))]
@@ -263,7 +278,8 @@ class TeamCommands:
         name, raw = command.args
         value = _parse_threshold(name, raw)
         if value is None:
-            return [self._private(event, texts.t("threshold.bad_value", name=name, text=raw))]
+            reply = texts.t("threshold.bad_value", name=name, text=quote(raw))
+            return [self._private(event, reply)]
         updated = self._store.update_team(key=key, label_rules={**team.label_rules, name: value})
         return [self._channel(key, _describe_rules(updated, texts))]
 
@@ -284,7 +300,7 @@ class TeamCommands:
             reply = set_municipality(store=self._store, team=team, text=text, texts=texts)
         else:
             reply = set_holiday(store=self._store, team=team, args=command.args, texts=texts)
-        return [self._channel(key, reply)]
+        return [self._announce_or_refuse(event, key, reply)]
 
     def _planning(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
@@ -293,37 +309,66 @@ class TeamCommands:
         if not command.args:
             return [self._private(event, describe_planning(team=team, texts=texts))]
         if not self._may_manage(event, key):
-            return [self._private(event, texts.t("cmd.not_coordinator"))]
+            return [self._refuse_manage(event, key, texts)]
         reply = set_planning(store=self._store, team=team, args=command.args, texts=texts)
-        return [self._channel(key, reply)]
+        return [self._announce_or_refuse(event, key, reply)]
 
     def _help(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
         named = ", ".join(self._store.coordinators(key=key))
         coordinators = named or texts.t("help.admins_only")
-        return [self._private(event, texts.t("help.text", coordinators=coordinators))]
+        # The retention policy is part of the help, so every member can see it.
+        privacy = texts.t(
+            "privacy.help",
+            months=self._retention.answer_months,
+            days=self._retention.event_days,
+        )
+        text = texts.t("help.text", coordinators=coordinators) + "\n\n" + privacy
+        return [self._private(event, text)]
 
     def _add_coordinator(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
+        if command.args and command.args[0].lower() in REMOVE_WORDS:
+            return self._remove_coordinator(event, key, command, texts)
         if len(command.args) != 1:
             return [self._private(event, texts.t("coordinator.usage"))]
-        user = command.args[0].lstrip("@")
-        if not user:
-            return [self._private(event, texts.t("coordinator.usage"))]
+        user = user_ref(command.args[0])
+        if user is None:
+            return [self._bad_name(event, command.args[0], texts)]
         added = self._store.add_coordinator(
             key=key, user=user, added_by=event.sender.user, now=self._clock.now()
         )
         text_key = "coordinator.added" if added else "coordinator.already"
         return [self._channel(key, texts.t(text_key, user=user))]
 
+    def _remove_coordinator(
+        self, event: Inbound, key: TeamKey, command: Command, texts: Catalogue
+    ) -> list[Outbound]:
+        """``coordinator verwijder @naam``: one fewer coordinator, never none."""
+        if len(command.args) != 2:
+            return [self._private(event, texts.t("input.coordinator_remove_usage"))]
+        user = user_ref(command.args[1])
+        if user is None:
+            return [self._bad_name(event, command.args[1], texts)]
+        if self._store.remove_coordinator(key=key, user=user):
+            return [self._channel(key, texts.t("input.coordinator_removed", user=user))]
+        still = self._store.is_coordinator(key=key, user=user)
+        reason = "input.coordinator_last" if still else "input.coordinator_not_one"
+        return [self._private(event, texts.t(reason, user=quote(user)))]
+
     def _minimum(
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
-        if len(command.args) != 1 or not command.args[0].isdigit():
+        if len(command.args) != 1:
             return [self._private(event, texts.t("minimum.usage", floor=MIN_RESPONDENTS_FLOOR))]
-        value = int(command.args[0])
+        value = parse_bounded_int(command.args[0], low=0, high=MAX_MIN_RESPONDENTS)
+        if value is None:
+            reply = texts.t(
+                "input.minimum_range", floor=MIN_RESPONDENTS_FLOOR, max=MAX_MIN_RESPONDENTS
+            )
+            return [self._private(event, reply)]
         if value < MIN_RESPONDENTS_FLOOR:
             return [self._private(event, texts.t("minimum.too_low", floor=MIN_RESPONDENTS_FLOOR))]
         self._store.update_team(key=key, min_respondents=value)
@@ -345,6 +390,22 @@ class TeamCommands:
         """Coordinators, and the platform's own channel administrators."""
         return event.sender_is_admin or self._store.is_coordinator(key=key, user=event.sender.user)
 
+    def _bad_name(self, event: Inbound, typed: str, texts: Catalogue) -> Outbound:
+        """``@naam`` that cannot name anyone: said privately, quoted bounded."""
+        return self._private(event, texts.t("input.coordinator_bad_name", text=quote(typed)))
+
+    def _refuse_manage(self, event: Inbound, key: TeamKey, texts: Catalogue) -> Outbound:
+        """The private "coordinators only" answer; in a team without any, how to become one."""
+        if not event.admins_known and not self._store.coordinators(key=key):
+            return self._private(event, texts.t("input.no_coordinator_yet"))
+        return self._private(event, texts.t("cmd.not_coordinator"))
+
+    def _announce_or_refuse(self, event: Inbound, key: TeamKey, reply: Reply) -> Outbound:
+        """A change is announced in the channel; a refusal goes only to the sender."""
+        if reply.changed:
+            return self._channel(key, reply.text)
+        return self._private(event, reply.text)
+
     @staticmethod
     def _private(event: Inbound, text: str) -> Outbound:
         return Outbound(
@@ -365,14 +426,14 @@ MEAN_RULE = "werkpunt_gemiddelde"
 
 
 def _parse_threshold(name: str, raw: str) -> float | None:
-    """A percentage (0-100) for the share rules, a score for the mean rule; None if invalid."""
-    try:
-        value = float(raw.rstrip("%").replace(",", "."))
-    except ValueError:
-        return None
+    """A percentage (0-100) for the share rules, a score for the mean rule; None if invalid.
+
+    Plain digits only: ``float`` would also take ``nan``, ``1e2`` or Arabic-Indic digits.
+    """
     if name == MEAN_RULE:
-        return value if 1 <= value <= 5 else None
-    return value / 100 if 0 <= value <= 100 else None
+        return parse_bounded_decimal(raw, low=1, high=5)
+    percentage = parse_bounded_decimal(raw.removesuffix("%"), low=0, high=100)
+    return None if percentage is None else percentage / 100
 
 
 def _describe_rules(team: Team, texts: Catalogue) -> str:

@@ -37,7 +37,11 @@ class FactorChange:
 
 
 def compare(*, previous: TeamResult, current: TeamResult) -> tuple[FactorChange, ...]:
-    """Per factor present in both rounds; empty unless both were itemised."""
+    """Per factor present in both rounds; empty unless both have exact figures.
+
+    Whether the two may be compared at all (their respondents differ by 0 or at
+    least the minimum) is decided at close, in bot/results.py.
+    """
     if not (previous.itemised and current.itemised):
         return ()
     before = {factor.number: factor for factor in previous.factors()}

@@ -17,13 +17,19 @@ recently than a quickscan they are answering. A paused checklist takes plain tex
 ("any message resumes") only when no quickscan is waiting for the teacher.
 
 Pupil labels appear only in replies to the teacher's own DM. Log lines carry row
-ids and counts, never text the teacher typed.
+ids and counts, never text the teacher typed. Every text is hostile input: a code
+must pass :func:`conversations.pupil_codes.pupil_code_problem`, numbers are read as
+ASCII digits within bounds (``bot.text_input``), text that cannot be stored (NUL,
+control characters) is refused, and unknown words are echoed only bounded; each
+refusal is an answer in the teacher's own DM and changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.checklist_results import ChecklistResults, round_name
@@ -31,6 +37,7 @@ from bot.clock import Clock
 from bot.deadline import SCHOOL_TZ
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound
+from bot.text_input import is_safe_text, parse_bounded_int, quote
 from conversations.checklist_prompts import (
     ClAction,
     ClassView,
@@ -43,6 +50,8 @@ from conversations.checklist_prompts import (
     wipe_buttons,
 )
 from conversations.instrument import Checklist
+from conversations.pupil_codes import CodeProblem, pupil_code_problem
+from storage.checklist_lifecycle import keep_until_for, school_year_of
 from storage.checklist_records import (
     LABEL_MAX_CHARS,
     STEP_MAX_CHARS,
@@ -60,9 +69,14 @@ _LOG = logging.getLogger(__name__)
 T = TeacherState
 
 _COMMAND_RE = re.compile(r"^/checklist(?:@\S+)?(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
-_SINGLE_RE = re.compile(r"^(\d{1,2})\s*[:=]\s*(\S{1,16})$")
+# ASCII digits only: "３:3" or "²:3" is not a statement number someone meant to type.
+_SINGLE_RE = re.compile(r"^([0-9]{1,2})\s*[:=]\s*(\S{1,16})$", re.ASCII)
 _BULLET_RE = re.compile(r"^(?:[-*\u2022]\s+)")
-_NAME_WORD_RE = re.compile(r"^[^\W\d_]{3,}$")
+# Labels stored before codes were limited to 12 characters were up to 40 long; a
+# search for a longer or unstorable text cannot match and is not sent to the database.
+_SEARCH_MAX_CHARS = 40
+# Line numbers named in one reply: a pasted spreadsheet does not become a wall of text.
+_LINES_SHOWN = 10
 # Plain text claims the DM in these states (PAUSED is decided separately).
 _ACTIVE = frozenset({T.REGISTERING, T.SCORING, T.STEP, T.CONFIRM_WIPE})
 # Buttons on a pupil's message are fresh while that pupil is the one on screen.
@@ -97,7 +111,11 @@ _SUBCOMMANDS: dict[str, str] = {
     "start": "fill",
     "help": "help",
     "hulp": "help",
+    "bewaar": "keep",
+    "bewaren": "keep",
+    "keep": "keep",
 }
+_OFF = frozenset({"uit", "off", "nee", "no", "niet"})
 
 
 def is_checklist_command(text: str) -> bool:
@@ -208,10 +226,12 @@ class ChecklistFlow:
             return self._export(view)
         if sub == "fill":
             return self._resume(view, notice=None)
+        if sub == "keep":
+            return [self._keep(view, tail)]
         texts = view.texts
         text = texts.t("checklist.help")
         if sub is None:
-            text = texts.t("checklist.unknown_command", word=parts[0]) + "\n\n" + text
+            text = texts.t("checklist.unknown_command", word=quote(parts[0])) + "\n\n" + text
         return [dm(view.teacher, text, buttons=go_buttons(view))]
 
     def _start_registering(self, view: ClassView, tail: str) -> list[Outbound]:
@@ -240,11 +260,17 @@ class ChecklistFlow:
         texts, label = view.texts, " ".join(tail.split())
         if not label:
             return [dm(view.teacher, texts.t("checklist.remove_usage"))]
-        pupil = self._checklists.find_pupil(teacher_id=view.teacher.id, label=label)
-        if pupil is None and label.isdigit() and 1 <= int(label) <= len(view.pupils):
-            pupil = view.pupils[int(label) - 1]  # "/checklist verwijder 3": number in the list
+        pupil = None
+        if len(label) <= _SEARCH_MAX_CHARS and is_safe_text(label):
+            pupil = self._checklists.find_pupil(teacher_id=view.teacher.id, label=label)
+        if pupil is None:  # "/checklist verwijder 3": the number in the list
+            number = parse_bounded_int(label, low=1, high=len(view.pupils))
+            pupil = view.pupils[number - 1] if number is not None else None
         if pupil is None:
-            return [dm(view.teacher, texts.t("checklist.remove_unknown"))]
+            text = texts.t("checklist.remove_unknown")
+            if any(char.isdigit() for char in label):
+                text += " " + texts.t("checklist.remove_number_hint")
+            return [dm(view.teacher, text)]
         self._checklists.remove_pupil(teacher_id=view.teacher.id, pupil_id=pupil.id)
         return [
             dm(
@@ -252,6 +278,23 @@ class ChecklistFlow:
                 texts.t("checklist.removed", label=pupil.label, count=len(view.pupils) - 1),
             )
         ]
+
+    def _keep(self, view: ClassView, tail: str) -> Outbound:
+        """``/checklist bewaar [uit]``: keep the pupil data one school year longer, or not.
+
+        The default is the AVG's: pupil data ends with the school year (1 August).
+        Keeping it is the teacher's explicit choice, for one more school year only.
+        """
+        texts, word = view.texts, _normal(tail)
+        now = self._clock.now()
+        if word and word not in _OFF:
+            return dm(view.teacher, texts.t("checklist.keep_usage"))
+        keep_until = None if word else keep_until_for(now)
+        self._checklists.set_keep_until(teacher_id=view.teacher.id, keep_until=keep_until)
+        if keep_until is None:
+            return dm(view.teacher, texts.t("checklist.keep_off", year=school_year_of(now) + 1))
+        year = keep_until.astimezone(SCHOOL_TZ).year
+        return dm(view.teacher, texts.t("checklist.keep_on", year=year))
 
     def _ask_wipe(self, view: ClassView) -> list[Outbound]:
         teacher = self._set(view.teacher, T.CONFIRM_WIPE, None)
@@ -290,16 +333,29 @@ class ChecklistFlow:
         return self._score_text(view, view.round, pupil, text)
 
     def _register(self, view: ClassView, text: str, *, intro: str | None) -> list[Outbound]:
+        """Pupil codes, one per line, until "klaar"; refused lines are named by number.
+
+        A refused line is never quoted back (it may be a child's name): the reply
+        names its line number and why, and the advice to use initials or a number.
+        """
         texts = view.texts
-        labels: list[str] = []
+        labels: list[str] = []  # per line: the code to add, or "" (empty or refused)
+        refused: dict[CodeProblem, list[int]] = defaultdict(list)
         finished = False
         for raw in text.splitlines():
             line = _BULLET_RE.sub("", raw.strip()).strip()
             if _normal(line) in _WORDS["done"]:
                 finished = True
                 break
+            problem = pupil_code_problem(line) if line else None
+            if problem is not None:
+                refused[problem].append(len(labels) + 1)
+                line = ""
             labels.append(line)
         lines = [intro] if intro else []
+        given = sum(1 for label in labels if label) + sum(len(n) for n in refused.values())
+        single = given == 1
+        total = len(view.pupils)
         if any(labels):
             outcome = self._checklists.add_pupils(
                 teacher_id=view.teacher.id, labels=labels, now=self._clock.now()
@@ -307,21 +363,29 @@ class ChecklistFlow:
             lines.append(
                 texts.t("checklist.class_added", added=outcome.added, total=outcome.total)
             )
-            single = len([label for label in labels if label]) == 1
-            for number in outcome.duplicate_lines:
-                key = "checklist.class_duplicate_one" if single else "checklist.class_duplicate"
-                lines.append(texts.t(key, line=number, label=labels[number - 1]))
-            if outcome.too_long_lines:
-                numbers = ", ".join(str(number) for number in outcome.too_long_lines)
-                key = "checklist.class_too_long_one" if single else "checklist.class_too_long"
-                lines.append(texts.t(key, lines=numbers, maximum=LABEL_MAX_CHARS))
+            if single and outcome.duplicate_lines:
+                (number,) = outcome.duplicate_lines
+                lines.append(texts.t("checklist.class_duplicate_one", label=labels[number - 1]))
+            elif outcome.duplicate_lines:
+                duplicates = _line_numbers(outcome.duplicate_lines)
+                lines.append(texts.t("checklist.class_duplicate", lines=duplicates))
+            refused[CodeProblem.TOO_LONG] += outcome.too_long_lines  # the store's own check
             if outcome.over_limit_lines:
                 lines.append(texts.t("checklist.class_full", maximum=CLASS_MAX_PUPILS))
-            if any(_looks_like_full_name(label) for label in labels):
-                lines.append(texts.t("checklist.class_names_warning"))
             total = outcome.total
-        else:
-            total = len(view.pupils)
+        for problem, numbers in refused.items():
+            if numbers:
+                key = f"checklist.code_{problem.value}" + ("_one" if single else "")
+                lines.append(
+                    texts.t(key, lines=_line_numbers(sorted(numbers)), maximum=LABEL_MAX_CHARS)
+                )
+        if any(refused.values()):
+            lines.append(texts.t("checklist.code_advice", maximum=LABEL_MAX_CHARS))
+            _LOG.info(
+                "checklist: teacher %d: %d lines refused as pupil codes",
+                view.teacher.id,
+                sum(len(numbers) for numbers in refused.values()),
+            )
         if not finished:
             if not intro:
                 lines.append(texts.t("checklist.class_more"))
@@ -363,8 +427,9 @@ class ChecklistFlow:
         if fast is None:
             return self._explain(view, round_, pupil)
         scores, step = fast
-        if len(step) > STEP_MAX_CHARS:
-            notice = texts.t("checklist.step_too_long", maximum=STEP_MAX_CHARS)
+        if len(step) > STEP_MAX_CHARS or not is_safe_text(step):
+            key = "checklist.step_too_long" if is_safe_text(step) else "checklist.step_characters"
+            notice = texts.t(key, maximum=STEP_MAX_CHARS)
             return [scoring_prompt(view, pupil, round_=round_, replace=False, notice=notice)]
         return self._save(view, round_, pupil, scores, step=step or None, advance=True)
 
@@ -389,7 +454,11 @@ class ChecklistFlow:
     ) -> list[Outbound]:
         texts = view.texts
         step = text.strip()
-        if _normal(step) in _WORDS["skip"] or not step:
+        if not step:  # a photo, a sticker, an empty message: ask again
+            return [dm(view.teacher, texts.t("checklist.step_empty"))]
+        if not is_safe_text(step):
+            return [dm(view.teacher, texts.t("checklist.step_characters"))]
+        if _normal(step) in _WORDS["skip"]:
             teacher = self._set(view.teacher, T.SCORING, pupil.id)
             notice = texts.t("checklist.step_skipped")
             return [
@@ -648,6 +717,7 @@ def deadline_text(round_: ChecklistRound, texts: Catalogue) -> str:
     return " " + texts.t("checklist.deadline", deadline=day)
 
 
-def _looks_like_full_name(label: str) -> bool:
-    """Two or more words of three or more letters ("Jan de Vries"): probably a full name."""
-    return sum(1 for word in label.split() if _NAME_WORD_RE.match(word)) >= 2
+def _line_numbers(numbers: Sequence[int]) -> str:
+    """ "2, 5, 9", at most ``_LINES_SHOWN`` of them and then "…"."""
+    shown = ", ".join(str(number) for number in numbers[:_LINES_SHOWN])
+    return shown + (" …" if len(numbers) > _LINES_SHOWN else "")

@@ -23,8 +23,11 @@ from conversations.instrument import Checklist
 from storage.checklist_records import ChecklistRound, ClassRound, Pupil, Teacher
 
 PREFIX = "cl"
+# Only the canonical ASCII form: ``fullmatch`` (``$`` would allow a trailing newline)
+# and ``[0-9]`` (``\d`` would take "７" or "٣", which ``int`` reads as digits).
 _PAYLOAD_RE = re.compile(
-    r"^cl:(\d{1,12}):([a-z]{1,2}):(\d{1,12}):(\d{1,12})(?::(\d{1,2})-(\d{1,2}))?$"
+    r"cl:([0-9]{1,12}):([a-z]{1,2}):([0-9]{1,12}):([0-9]{1,12})(?::([0-9]{1,2})-([0-9]{1,2}))?",
+    re.ASCII,
 )
 CHOSEN_MARK = " \u2713"  # ✓ on the score button that is set
 
@@ -63,7 +66,7 @@ class ClAction:
 
 def decode(payload: str) -> ClAction | None:
     """The action of a payload, or None when it is malformed (forged or foreign)."""
-    match = _PAYLOAD_RE.match(payload)
+    match = _PAYLOAD_RE.fullmatch(payload)
     if match is None:
         return None
     try:

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from bot.limits import check_payload
 
 PREFIX = "qs"
-_PAYLOAD_RE = re.compile(r"^qs:(\d{1,12}):([a-z]{1,2}):(\d{1,4})(?::(\d{1,3}))?$")
+# Only the canonical ASCII form that ``Action.encode`` writes: re.ASCII keeps out
+# fullwidth and other non-ASCII digits, and ``fullmatch`` a trailing newline (which
+# ``$`` would let through). The digit counts bound every number.
+_PAYLOAD_RE = re.compile(r"qs:([0-9]{1,12}):([a-z]{1,2}):([0-9]{1,4})(?::([0-9]{1,3}))?", re.ASCII)
 
 
 class Verb(enum.StrEnum):
@@ -51,7 +54,7 @@ class Action:
 
 def decode(payload: str) -> Action | None:
     """The action of a payload, or None when it is malformed (forged or foreign)."""
-    match = _PAYLOAD_RE.match(payload)
+    match = _PAYLOAD_RE.fullmatch(payload)
     if match is None:
         return None
     try:
@@ -59,4 +62,6 @@ def decode(payload: str) -> Action | None:
     except ValueError:
         return None
     arg = int(match[4]) if match[4] is not None else None
-    return Action(participation_id=int(match[1]), verb=verb, position=int(match[3]), arg=arg)
+    action = Action(participation_id=int(match[1]), verb=verb, position=int(match[3]), arg=arg)
+    # Canonical means exactly what encode() writes: no leading zeros either.
+    return action if action.encode() == payload else None

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.i18n import Catalogue
 from bot.merge import grade_item_id, open_item_id
 from bot.messages import Destination, Inbound, Outbound
+from bot.text_input import OPEN_ANSWER_MAX_CHARS, is_safe_text, parse_bounded_int
 from conversations.instrument import Quickscan
 from conversations.payloads import Action, Verb, decode
 from conversations.prompts import Turn, dm, invitation, prompt
@@ -34,7 +35,8 @@ _VERBS_BY_STATE: dict[ParticipationState, frozenset[Verb]] = {
     S.REVIEW: frozenset({Verb.SEND, Verb.BACK, Verb.PAUSE}),
     S.SUBMITTED: frozenset({Verb.EDIT}),
 }
-_JUMP_RE = re.compile(r"^(?:wijzig|vraag|edit|question)\s+(\d{1,3})$")
+# ASCII digits only and fullmatch: "wijzig ３" or "wijzig 12\n" is no jump.
+_JUMP_RE = re.compile(r"(?:wijzig|vraag|edit|question) ([0-9]{1,3})", re.ASCII)
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
 
 
@@ -131,10 +133,14 @@ class Walkthrough:
         action = _interpret(turn, event.text)
         if action is not None:
             return self._apply(turn, action)
-        if participation.state is S.OPEN_QUESTIONS and event.text.strip():
+        answer = event.text.strip()
+        if participation.state is S.OPEN_QUESTIONS and answer:
+            refused = _refuse_open_answer(turn, answer)
+            if refused is not None:
+                return refused
             question = turn.instrument.closing.open_questions[participation.position]
             step = _after_open(turn.instrument, participation.position)
-            changes = {open_item_id(question_id=question.id): event.text.strip()}
+            changes = {open_item_id(question_id=question.id): answer}
             return self._commit(turn, step, changes)
         return _explain(turn)
 
@@ -222,6 +228,21 @@ def _reply(event: Inbound, text: str) -> Outbound:
     return Outbound(destination=Destination.dm(team=event.team, user=event.sender.user), text=text)
 
 
+def _refuse_open_answer(turn: Turn, answer: str) -> list[Outbound] | None:
+    """Why an open answer cannot be stored (too long, unstorable characters), or None.
+
+    Nothing is stored then: a cut-off answer would say something the member did
+    not write, and PostgreSQL refuses NUL in text anyway.
+    """
+    if len(answer) > OPEN_ANSWER_MAX_CHARS:
+        text = turn.texts.t("input.open_too_long", length=len(answer), max=OPEN_ANSWER_MAX_CHARS)
+    elif not is_safe_text(answer):
+        text = turn.texts.t("input.unsafe")
+    else:
+        return None
+    return [dm(turn.participation, text)]
+
+
 def _interpret(turn: Turn, text: str) -> Action | None:
     """Turn typed text into the action a button would have carried."""
     participation = turn.participation
@@ -234,7 +255,7 @@ def _interpret(turn: Turn, text: str) -> Action | None:
     if state in (S.INVITED, S.PAUSED):
         pause = word in _words("later") and state is S.INVITED
         return act(Verb.PAUSE) if pause else act(Verb.GO)
-    if (jump := _JUMP_RE.match(word)) is not None:
+    if (jump := _JUMP_RE.fullmatch(word)) is not None:
         return act(Verb.EDIT, int(jump[1]))
     if state is S.SUBMITTED:
         return act(Verb.EDIT) if word in _words("edit") else None
@@ -246,7 +267,9 @@ def _interpret(turn: Turn, text: str) -> Action | None:
         option = _option_index(turn.instrument, word)
         return act(Verb.ANSWER, option) if option is not None else None
     if state is S.GRADES:
-        return act(Verb.GRADE, int(word)) if word.isdigit() and len(word) <= 3 else None
+        closing = turn.instrument.closing
+        grade = parse_bounded_int(word, low=closing.grade_min, high=closing.grade_max)
+        return act(Verb.GRADE, grade) if grade is not None else None
     if state is S.OPEN_QUESTIONS:
         return act(Verb.SKIP) if word in _words("skip") else None
     return act(Verb.SEND) if word in _words("send") else None  # S.REVIEW
@@ -258,9 +281,8 @@ def _option_index(instrument: Quickscan, word: str) -> int | None:
     for index, option in enumerate(options):
         if compact == option.code or word == option.label.lower():
             return index
-    if word.isdigit() and 1 <= int(word) <= len(options):
-        return int(word) - 1
-    return None
+    number = parse_bounded_int(word, low=1, high=len(options))
+    return None if number is None else number - 1
 
 
 def _explain(turn: Turn) -> list[Outbound]:
@@ -270,6 +292,7 @@ def _explain(turn: Turn) -> list[Outbound]:
         S.REVIEW: "dm.unknown_review",
         S.SUBMITTED: "dm.submitted_hint",
         S.GRADES: "dm.bad_grade",
+        S.OPEN_QUESTIONS: "open.how",  # an empty or non-text message: type, or skip
     }.get(state, "dm.unknown_answer")
     replies = [dm(turn.participation, turn.texts.t(key))]
     if state is not S.SUBMITTED:

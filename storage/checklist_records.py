@@ -18,8 +18,10 @@ from storage.keys import ConversationKey
 ROUND_NUMBERS = (1, 2)
 """Round 1 before the herfstvakantie, round 2 after the kerstvakantie."""
 
-LABEL_MAX_CHARS = 40
-"""Room for initials or a code; a longer label is almost always a full name or a mistake."""
+LABEL_MAX_CHARS = 12
+"""Room for initials or a code (conversations/pupil_codes.py has the whole rule); a longer
+label is almost always a name or a mistake. Labels stored before the limit (up to 40)
+stay readable and removable."""
 
 STEP_MAX_CHARS = 500
 """A verbeterstap is one concrete next step, not a report."""
@@ -57,6 +59,8 @@ class Teacher:
         bound_at: When the teacher typed ``/quickscan checklist``.
         updated_at: Last change of the DM state; the most recent binding wins in
             DMs that do not say which team they are about.
+        keep_until: The teacher keeps their pupil data past the end of the school
+            year until this moment; None = deleted on 1 August.
     """
 
     id: int
@@ -67,6 +71,7 @@ class Teacher:
     pupil_id: int | None
     bound_at: datetime
     updated_at: datetime
+    keep_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +146,15 @@ class TeacherProgress:
 
 @dataclass(frozen=True, slots=True)
 class ClassRound:
-    """One teacher's scores and steps in one round, by pupil id."""
+    """One teacher's scores and steps in one round, by pupil id.
+
+    A verbeterstap is free text that may name a child or a parent, so it is left
+    out of ``repr`` like a label.
+    """
 
     round: ChecklistRound
     scores: Mapping[int, Mapping[str, str]]
-    steps: Mapping[int, str]
+    steps: Mapping[int, str] = field(repr=False)
 
 
 class ChecklistRoundExistsError(Exception):

@@ -8,7 +8,10 @@ Pupil labels are the most sensitive thing the bot stores. This repository talks 
 the database through its own view of the engine with ``hide_parameters`` set, so
 neither SQLAlchemy's statement log (at INFO/DEBUG) nor the text of a database error
 ever contains a label; duplicates are found before inserting and reported by line
-number.
+number. With a ``FieldCipher`` that has keys, labels and verbeterstappen are stored
+sealed and the unique ``label_key`` is a keyed hash, so a copied database file holds
+no pupil code in readable form. Erasing (a pupil, a class, a member, the end of the
+school year) checkpoints SQLite's WAL afterwards, so the values are gone from disk.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import checklist_lifecycle as lifecycle
 from storage.checklist_models import (
     ChecklistPupilRow,
     ChecklistRoundRow,
@@ -46,6 +50,8 @@ from storage.checklist_records import (
     TeacherProgress,
     TeacherState,
 )
+from storage.crypto import FieldCipher
+from storage.db import checkpoint
 from storage.keys import ConversationKey, TeamKey
 from storage.models import ParticipationRow, RoundRow, TeamRow
 from storage.queries import dialect_insert, team_filter, team_row
@@ -88,16 +94,7 @@ def _teacher_record(row: ChecklistTeacherRow, team: TeamRow) -> Teacher:
         pupil_id=row.pupil_id,
         bound_at=row.bound_at,
         updated_at=row.updated_at,
-    )
-
-
-def _pupil_record(row: ChecklistPupilRow) -> Pupil:
-    return Pupil(
-        id=row.id,
-        teacher_id=row.teacher_id,
-        position=row.position,
-        created_at=row.created_at,
-        label=row.label,
+        keep_until=row.keep_until,
     )
 
 
@@ -130,9 +127,16 @@ class ChecklistStore:
             disposes it).
     """
 
-    def __init__(self, *, engine: Engine) -> None:
-        """Share the engine of an already migrated ``Store`` (``engine=store.engine``)."""
+    def __init__(self, *, engine: Engine, cipher: FieldCipher | None = None) -> None:
+        """Share the engine of an already migrated ``Store`` (``engine=store.engine``).
+
+        Args:
+            engine: The migrated database.
+            cipher: Seals pupil labels and verbeterstappen at rest; None or a cipher
+                without keys stores them as typed.
+        """
         self.engine = engine
+        self._cipher = cipher if cipher is not None else FieldCipher()
         # Same pool and dialect, but bound parameters (pupil labels) are kept out of
         # SQL logs and of database error messages. SQLAlchemy also logs result rows
         # at DEBUG, which hide_parameters does not cover: the checklist's statements
@@ -146,6 +150,23 @@ class ChecklistStore:
         self._sessions = sessionmaker(bind=private, expire_on_commit=False)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _lookup(self, label: str) -> str:
+        """The stored ``label_key``: the comparison form, keyed-hashed when encrypting."""
+        return self._cipher.lookup_key(label_key(label))
+
+    def _pupil_record(self, row: ChecklistPupilRow) -> Pupil:
+        return Pupil(
+            id=row.id,
+            teacher_id=row.teacher_id,
+            position=row.position,
+            created_at=row.created_at,
+            label=self._cipher.open(row.label),
+        )
+
+    def _erased(self) -> None:
+        """After a delete of personal data is committed: out of SQLite's WAL too."""
+        checkpoint(engine=self.engine)
 
     @staticmethod
     def _teachers(session: Session, *where: Any, order_by: Sequence[Any] = ()) -> list[Teacher]:
@@ -287,34 +308,90 @@ class ChecklistStore:
             How many pupils were erased.
         """
         with self._sessions.begin() as session:
-            pupils = session.scalar(
-                select(func.count(ChecklistPupilRow.id)).where(
-                    ChecklistPupilRow.teacher_id == teacher_id
-                )
-            )
-            # Explicit deletes: the cascade would do it, but not on a SQLite
-            # connection that was opened without the foreign-keys pragma.
-            pupil_ids = select(ChecklistPupilRow.id).where(
-                ChecklistPupilRow.teacher_id == teacher_id
-            )
-            for table in (ChecklistScoreRow, ChecklistStepRow):
-                session.execute(
-                    delete(table)
-                    .where(table.pupil_id.in_(pupil_ids))
-                    .execution_options(synchronize_session=False)
-                )
-            session.execute(
-                delete(ChecklistPupilRow)
-                .where(ChecklistPupilRow.teacher_id == teacher_id)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                delete(ChecklistTeacherRow)
+            pupils = lifecycle.delete_teachers(session, [teacher_id])
+        self._erased()
+        _LOG.info("checklist: teacher %d wiped with %d pupils", teacher_id, pupils)
+        return pupils
+
+    def set_keep_until(self, *, teacher_id: int, keep_until: datetime | None) -> Teacher:
+        """Keep a teacher's pupil data past the end of the school year (None: do not).
+
+        Raises:
+            LookupError: The binding no longer exists.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(ChecklistTeacherRow)
                 .where(ChecklistTeacherRow.id == teacher_id)
+                .values(keep_until=keep_until)
                 .execution_options(synchronize_session=False)
             )
-        _LOG.info("checklist: teacher %d wiped with %d pupils", teacher_id, pupils or 0)
-        return pupils or 0
+            if _rowcount(result) != 1:
+                msg = f"checklist teacher {teacher_id} does not exist"
+                raise LookupError(msg)
+            (teacher,) = self._teachers(session, ChecklistTeacherRow.id == teacher_id)
+        _LOG.info("checklist: teacher %d keeps data (%s)", teacher_id, keep_until is not None)
+        return teacher
+
+    # -- data life cycle (AVG) -------------------------------------------------------------
+
+    def purge_expired(self, *, now: datetime) -> int:
+        """Delete pupil data of school years that are over, unless the teacher keeps it.
+
+        A pupil (with scores and verbeterstappen) entered before 1 August
+        (Europe/Amsterdam) of the current school year is deleted, unless its teacher's
+        ``keep_until`` is after ``now``. Idempotent; the daily retention job calls it.
+
+        Returns:
+            How many pupils were deleted.
+        """
+        with self._sessions.begin() as session:
+            deleted = lifecycle.purge_expired(session, now=now)
+        if deleted:
+            self._erased()
+        _LOG.info("checklist: retention deleted %d pupils", deleted)
+        return deleted
+
+    def forget_teacher(self, *, platform: str, workspace: str, user: str) -> int:
+        """Erase all checklist data of a member in a workspace (every team's binding).
+
+        Returns:
+            How many pupils were erased.
+        """
+        with self._sessions.begin() as session:
+            erased = lifecycle.forget_user(
+                session, platform=platform, workspace=workspace, user=user
+            )
+        self._erased()
+        _LOG.info("checklist: a member was forgotten with %d pupils", erased)
+        return erased
+
+    def teacher_data(self, *, platform: str, workspace: str, user: str) -> list[dict[str, object]]:
+        """What the checklist holds of a member, with the pupil codes (their own export).
+
+        JSON-serialisable: per team binding the name, dates and per pupil the code,
+        scores per round and verbeterstappen. Only ever sent to that member's DM.
+        """
+        with self._sessions.begin() as session:
+            return lifecycle.user_data(
+                session, platform=platform, workspace=workspace, user=user, cipher=self._cipher
+            )
+
+    def rotate_keys(self) -> int:
+        """Re-seal every stored pupil code and step with the newest key; re-key lookups.
+
+        Run after putting a new key first in ``QUICKSCAN_ENCRYPTION_KEY``; afterwards
+        the old key can be removed. Also seals values stored before encryption was on.
+
+        Returns:
+            How many rows changed (0 without keys).
+        """
+        with self._sessions.begin() as session:
+            changed = lifecycle.rotate(session, cipher=self._cipher, key_of=self._lookup)
+        if changed:
+            self._erased()  # the old ciphertexts must not linger in the WAL either
+        _LOG.info("checklist: re-sealed %d rows", changed)
+        return changed
 
     # -- pupils ----------------------------------------------------------------------------
 
@@ -336,13 +413,16 @@ class ChecklistStore:
         too_long: list[int] = []
         over_limit: list[int] = []
         with self._sessions.begin() as session:
-            existing = dict(
-                session.execute(
-                    select(ChecklistPupilRow.label_key, ChecklistPupilRow.id).where(
+            # Compared on the opened labels, not on the stored keys: a class entered
+            # before a key change (and not yet rotated) still finds its duplicates.
+            existing = {
+                label_key(self._cipher.open(stored)): pupil_id
+                for stored, pupil_id in session.execute(
+                    select(ChecklistPupilRow.label, ChecklistPupilRow.id).where(
                         ChecklistPupilRow.teacher_id == teacher_id
                     )
                 ).all()
-            )
+            }
             position = (
                 session.scalar(
                     select(func.max(ChecklistPupilRow.position)).where(
@@ -368,8 +448,8 @@ class ChecklistStore:
                     rows.append(
                         {
                             "teacher_id": teacher_id,
-                            "label": label,
-                            "label_key": key,
+                            "label": self._cipher.seal(label),
+                            "label_key": self._cipher.lookup_key(key),
                             "position": position,
                             "created_at": now,
                         }
@@ -407,18 +487,31 @@ class ChecklistStore:
                 .where(ChecklistPupilRow.teacher_id == teacher_id)
                 .order_by(ChecklistPupilRow.position, ChecklistPupilRow.id)
             )
-            return [_pupil_record(row) for row in rows]
+            return [self._pupil_record(row) for row in rows]
 
     def find_pupil(self, *, teacher_id: int, label: str) -> Pupil | None:
-        """The teacher's pupil with this label (compared like the unique constraint)."""
+        """The teacher's pupil with this label (compared like the unique constraint).
+
+        The stored key is tried first; a class keyed under an older encryption key
+        (not yet rotated) is searched on its opened labels.
+        """
         with self._sessions.begin() as session:
             row = session.scalars(
                 select(ChecklistPupilRow).where(
                     ChecklistPupilRow.teacher_id == teacher_id,
-                    ChecklistPupilRow.label_key == label_key(label),
+                    ChecklistPupilRow.label_key == self._lookup(label),
                 )
             ).one_or_none()
-            return None if row is None else _pupil_record(row)
+            if row is not None:
+                return self._pupil_record(row)
+            wanted = label_key(label)
+            for candidate in session.scalars(
+                select(ChecklistPupilRow).where(ChecklistPupilRow.teacher_id == teacher_id)
+            ):
+                pupil = self._pupil_record(candidate)
+                if label_key(pupil.label) == wanted:
+                    return pupil
+            return None
 
     def remove_pupil(self, *, teacher_id: int, pupil_id: int) -> bool:
         """Remove one pupil of this teacher with all their scores and steps.
@@ -434,26 +527,9 @@ class ChecklistStore:
             )
             if owned is None:
                 return False
-            for table in (ChecklistScoreRow, ChecklistStepRow):
-                session.execute(
-                    delete(table)
-                    .where(table.pupil_id == pupil_id)
-                    .execution_options(synchronize_session=False)
-                )
-            session.execute(
-                delete(ChecklistPupilRow)
-                .where(ChecklistPupilRow.id == pupil_id)
-                .execution_options(synchronize_session=False)
-            )
-            # The pupil may be on screen: the flow must not point at a removed row.
-            session.execute(
-                update(ChecklistTeacherRow)
-                .where(
-                    ChecklistTeacherRow.id == teacher_id, ChecklistTeacherRow.pupil_id == pupil_id
-                )
-                .values(pupil_id=None, state=TeacherState.IDLE.value)
-                .execution_options(synchronize_session=False)
-            )
+            # Also sends the teacher back to idle if this pupil was on screen.
+            lifecycle.delete_pupils(session, [pupil_id])
+        self._erased()
         _LOG.info("checklist: teacher %d removed pupil %d", teacher_id, pupil_id)
         return True
 
@@ -701,7 +777,10 @@ class ChecklistStore:
                 )
             elif step is not None:
                 upsert = dialect_insert(self.engine, ChecklistStepRow).values(
-                    round_id=round_id, pupil_id=pupil_id, text=step, updated_at=now
+                    round_id=round_id,
+                    pupil_id=pupil_id,
+                    text=self._cipher.seal(step),
+                    updated_at=now,
                 )
                 session.execute(
                     upsert.on_conflict_do_update(
@@ -736,14 +815,15 @@ class ChecklistStore:
                 )
             ):
                 scores[pupil_id][statement_id] = value
-            steps = dict(
-                session.execute(
+            steps = {
+                pupil_id: self._cipher.open(text)
+                for pupil_id, text in session.execute(
                     select(ChecklistStepRow.pupil_id, ChecklistStepRow.text).where(
                         ChecklistStepRow.round_id == round_.id,
                         ChecklistStepRow.pupil_id.in_(owned),
                     )
                 ).all()
-            )
+            }
         return ClassRound(round=round_, scores=dict(scores), steps=steps)
 
     def team_scores(self, *, key: TeamKey, round_id: int) -> list[list[dict[str, str]]]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from storage.keys import TeamKey
-from storage.models import TeamRow
+from storage.models import AnswerRow, ParticipationRow, TeamRow
 
 
 def team_filter(key: TeamKey) -> tuple[Any, ...]:
@@ -50,3 +50,33 @@ def json_object(stored: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def rowcount(result: Any) -> int:
+    """The affected-row count of an UPDATE/DELETE/INSERT result."""
+    if not isinstance(result, CursorResult):
+        msg = f"expected a cursor result, got {type(result).__name__}"
+        raise TypeError(msg)
+    return result.rowcount
+
+
+def delete_participations(session: Session, *where: Any) -> tuple[int, int]:
+    """Delete the participations matching ``where`` and, first, their answers.
+
+    Answers go explicitly rather than by cascade, so nothing depends on a
+    connection having foreign keys switched on, and both counts can be reported
+    (retention and "vergeet mij" say what they erased).
+
+    Returns:
+        How many participations and how many answers were deleted.
+    """
+    matching = select(ParticipationRow.id).where(*where)
+    answers = session.execute(
+        delete(AnswerRow)
+        .where(AnswerRow.participation_id.in_(matching))
+        .execution_options(synchronize_session=False)
+    )
+    participations = session.execute(
+        delete(ParticipationRow).where(*where).execution_options(synchronize_session=False)
+    )
+    return rowcount(participations), rowcount(answers)

@@ -15,13 +15,13 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import (
-    CursorResult,
     Delete,
     Update,
     delete,
     func,
     literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import db
+from storage.crypto import FieldCipher
 from storage.keys import ConversationKey, TeamKey
 from storage.models import (
     AnswerRow,
@@ -39,7 +40,7 @@ from storage.models import (
     TeamRow,
     UTCDateTime,
 )
-from storage.queries import dialect_insert, json_object, team_filter, team_row
+from storage.queries import dialect_insert, json_object, rowcount, team_filter, team_row
 from storage.records import (
     MIN_RESPONDENTS_FLOOR,
     Participation,
@@ -54,6 +55,10 @@ from storage.records import (
 
 _OPEN = RoundStatus.OPEN.value
 _CLOSED = RoundStatus.CLOSED.value
+OPEN_ANSWER_PREFIX = "open:"
+"""Item ids of free-text answers: the only answers sealed at rest (they may name people)."""
+ROTATE_BATCH = 500
+"""Answers re-sealed per transaction by ``rotate_keys`` (short locks on a live database)."""
 
 
 class UnknownTeamError(LookupError):
@@ -160,35 +165,35 @@ def _load_participation(session: Session, *where: Any) -> Participation | None:
     return found[0] if found else None
 
 
-def _rowcount(result: Any) -> int:
-    """The affected-row count of an UPDATE/DELETE/INSERT result."""
-    if not isinstance(result, CursorResult):
-        msg = f"expected a cursor result, got {type(result).__name__}"
-        raise TypeError(msg)
-    return result.rowcount
-
-
 class Store:
     """All persistence of the bot: teams, coordinators, rounds, participations, answers.
 
     Attributes:
         engine: The SQLAlchemy engine (owned: ``close`` disposes it).
+        cipher: Seals open answers at rest; the checklist store shares it.
     """
 
-    def __init__(self, *, engine: Engine) -> None:
-        """Wrap an engine whose schema is already migrated (see ``Store.open``)."""
+    def __init__(self, *, engine: Engine, cipher: FieldCipher | None = None) -> None:
+        """Wrap an engine whose schema is already migrated (see ``Store.open``).
+
+        ``cipher`` seals free-text answers before they are written and opens them
+        after reading, so a copied database file does not give them away; None (or
+        a cipher without keys) stores them as typed.
+        """
         self.engine = engine
+        self.cipher = cipher if cipher is not None else FieldCipher()
         # Records are built inside the transaction; no need to expire afterwards.
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, *, url: str, migrate: bool = True) -> Store:
+    def open(cls, *, url: str, migrate: bool = True, cipher: FieldCipher | None = None) -> Store:
         """Connect to a database and bring its schema up to date.
 
         Args:
             url: SQLAlchemy URL (``sqlite:///…`` or ``postgresql://…``).
             migrate: Run Alembic ``upgrade head`` first; off only for tests that
                 inspect an unmigrated database.
+            cipher: Encryption at rest of open answers (``QUICKSCAN_ENCRYPTION_KEY``).
 
         Returns:
             A ready store.
@@ -196,7 +201,7 @@ class Store:
         engine = db.create_engine_for(url=url)
         if migrate:
             db.migrate(engine=engine)
-        return cls(engine=engine)
+        return cls(engine=engine, cipher=cipher)
 
     def close(self) -> None:
         """Release all pooled connections."""
@@ -378,6 +383,39 @@ class Store:
             )
             return list(session.scalars(query))
 
+    def remove_coordinator(self, *, key: TeamKey, user: str) -> bool:
+        """Remove one coordinator, never the team's last one.
+
+        The team row is locked and the DELETE itself requires another coordinator to
+        remain, so two coordinators removing each other at the same moment cannot
+        leave a team that nobody manages.
+
+        Returns:
+            True if removed; False if the user is no coordinator or the last one.
+        """
+        with self._sessions.begin() as session:
+            team = session.scalars(
+                select(TeamRow).where(*team_filter(key)).with_for_update()
+            ).one_or_none()
+            if team is None:
+                return False
+            others = (
+                select(func.count())
+                .select_from(CoordinatorRow)
+                .where(CoordinatorRow.team_id == team.id, CoordinatorRow.user_ref != user)
+                .scalar_subquery()
+            )
+            statement = (
+                delete(CoordinatorRow)
+                .where(
+                    CoordinatorRow.team_id == team.id,
+                    CoordinatorRow.user_ref == user,
+                    others > 0,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return rowcount(session.execute(statement)) == 1
+
     # -- rounds ----------------------------------------------------------------------------
 
     def open_round(
@@ -470,7 +508,7 @@ class Store:
                 )
                 .values(unreachable_at=now)
             )
-            return _rowcount(result) > 0
+            return rowcount(result) > 0
 
     def mark_reachable(self, *, key: ConversationKey, round_id: int) -> None:
         """Lift the unreachable mark: the member opened the bot after all."""
@@ -524,7 +562,7 @@ class Store:
                 .values(status=_CLOSED, closed_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(session.execute(statement)) != 1:
+            if rowcount(session.execute(statement)) != 1:
                 msg = f"round {round_id} of team {key} is not open"
                 raise RoundNotOpenError(msg)
             row = self._round_row(session, key, round_id)
@@ -726,7 +764,7 @@ class Store:
                 .values(values)
                 .execution_options(synchronize_session=False)
             )
-            if status != _OPEN or _rowcount(session.execute(statement)) != 1:
+            if status != _OPEN or rowcount(session.execute(statement)) != 1:
                 msg = f"the round of participation {participation_id} is closed"
                 raise RoundNotOpenError(msg)
             self._write_answers(session, participation_id, answers, now)
@@ -749,7 +787,7 @@ class Store:
             {
                 "participation_id": participation_id,
                 "item_id": item,
-                "value": value,
+                "value": self._seal(item, value),
                 "updated_at": now,
             }
             for item, value in answers.items()
@@ -776,7 +814,7 @@ class Store:
                 .where(AnswerRow.participation_id == participation_id)
                 .order_by(AnswerRow.item_id)
             ).all()
-            return {item_id: value for item_id, value in rows}
+            return {item_id: self._open(item_id, value) for item_id, value in rows}
 
     def round_counts(self, *, key: TeamKey, round_id: int) -> RoundCounts:
         """How many were invited, started and finished; zero for another team's round."""
@@ -816,5 +854,68 @@ class Store:
         result: list[dict[str, str]] = []
         # Outer join: a submitted participation without answers gives one NULL row.
         for _, group in groupby(rows, key=lambda row: row.id):
-            result.append({row.item_id: row.value for row in group if row.item_id is not None})
+            result.append(
+                {
+                    row.item_id: self._open(row.item_id, row.value)
+                    for row in group
+                    if row.item_id is not None
+                }
+            )
         return result
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    def _seal(self, item_id: str, value: str) -> str:
+        """The value as stored: open answers sealed, scale values and grades as they are.
+
+        Only free text can name a person; sealing the scale values too would make
+        every merge pay for decryption without protecting anything.
+        """
+        return self.cipher.seal(value) if item_id.startswith(OPEN_ANSWER_PREFIX) else value
+
+    def _open(self, item_id: str, stored: str) -> str:
+        return self.cipher.open(stored) if item_id.startswith(OPEN_ANSWER_PREFIX) else stored
+
+    def rotate_keys(self) -> int:
+        """Re-seal every open answer with the newest key (``quickscan sleutel-roteren``).
+
+        Plain answers stored before a key was set are sealed too, so after this
+        the oldest key can be dropped from ``QUICKSCAN_ENCRYPTION_KEY``. Works in
+        batches of short transactions, and only rewrites what needs it, so it can
+        run beside a live bot and be repeated after an interruption.
+
+        Returns:
+            How many answers were rewritten.
+        """
+        if not self.cipher.enabled:
+            return 0
+        rewritten = 0
+        after: tuple[int, str] = (0, "")
+        while True:
+            with self._sessions.begin() as session:
+                rows = session.execute(
+                    select(AnswerRow.participation_id, AnswerRow.item_id, AnswerRow.value)
+                    .where(
+                        AnswerRow.item_id.startswith(OPEN_ANSWER_PREFIX, autoescape=True),
+                        tuple_(AnswerRow.participation_id, AnswerRow.item_id) > tuple_(*after),
+                    )
+                    .order_by(AnswerRow.participation_id, AnswerRow.item_id)
+                    .limit(ROTATE_BATCH)
+                ).all()
+                for participation_id, item_id, stored in rows:
+                    if not self.cipher.needs_rotation(stored):
+                        continue
+                    session.execute(
+                        update(AnswerRow)
+                        .where(
+                            AnswerRow.participation_id == participation_id,
+                            AnswerRow.item_id == item_id,
+                            AnswerRow.value == stored,
+                        )
+                        .values(value=self.cipher.rotate(stored))
+                        .execution_options(synchronize_session=False)
+                    )
+                    rewritten += 1
+            if len(rows) < ROTATE_BATCH:
+                return rewritten
+            after = (rows[-1].participation_id, rows[-1].item_id)

@@ -8,13 +8,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.console import ConsoleAdapter, ConsoleRoster
+from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleAdapter, ConsoleRoster
 from bot.clock import Clock
 from bot.engine import Engine
 from conversations.instrument import load_instruments
+from storage.keys import TeamKey
 from storage.store import Store
 
 QUESTIONS = 48
+CONSOLE_TEAM = TeamKey(platform=PLATFORM, workspace=WORKSPACE, team=TEAM)
 _BLOCK_START = re.compile(r"^\[(team|team>[^\]]+|dm:[^\]]+|console)\] ")
 
 
@@ -57,10 +59,21 @@ def parse_blocks(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
 
 
 def make_console(
-    *, database_url: str, members: Sequence[str], clock: Clock, output_dir: Path
+    *,
+    database_url: str,
+    members: Sequence[str],
+    clock: Clock,
+    output_dir: Path,
+    coordinator: str | None = None,
 ) -> Console:
-    """An engine on ``database_url`` behind a console adapter that prints to a buffer."""
+    """An engine on ``database_url`` behind a console adapter that prints to a buffer.
+
+    ``coordinator`` sets the console team up with that member as its coordinator, as
+    if they had started a round before, so a test can change settings first.
+    """
     store = Store.open(url=database_url)
+    if coordinator is not None:
+        store.ensure_team(key=CONSOLE_TEAM, founder=coordinator, now=clock.now())
     roster = ConsoleRoster(members=members)
     engine = Engine(
         store=store,

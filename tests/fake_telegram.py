@@ -7,7 +7,10 @@ keeps chats and messages (edits change them in place), serves updates by long
 polling with offset semantics or POSTs them to a webhook with the secret header,
 refuses what Telegram refuses (403 for a user who never started or blocked the
 bot, 400 for bad HTML, oversize texts, captions or callback data, unchanged
-edits, unknown callback queries) and records every call. Failures such as a 429
+edits, unknown callback queries), knows who is in which group (getChatMember
+answers with the Bot API's ChatMember objects: creator, administrator, member,
+restricted with ``is_member``, left, kicked; 400 for an unknown user or chat)
+and records every call. Failures such as a 429
 with ``retry_after`` can be injected per method and chat.
 
 The adapter under test is the real python-telegram-bot Application pointed at
@@ -99,7 +102,17 @@ class FakeChat:
     type: str
     title: str | None = None
     admins: list[int] = field(default_factory=list)
+    members: dict[int, str] = field(default_factory=dict)  # user -> status, admins aside
     next_message_id: int = 1
+
+    def status_of(self, user_id: int) -> str:
+        """The user's ChatMember status: creator, administrator, member, restricted,
+        restricted_left (restricted while not in the group), left or kicked."""
+        if user_id in self.admins:
+            return "creator" if self.admins[0] == user_id else "administrator"
+        if self.type == "private":
+            return "member" if user_id == self.id else "left"
+        return self.members.get(user_id, "left")
 
     def as_json(self, users: Mapping[int, FakeUser]) -> dict[str, Any]:
         """The Chat object."""
@@ -311,12 +324,24 @@ class FakeTelegram:
                 self._private_chat(user_id)
             return user
 
-    def add_group(self, chat_id: int, *, title: str, admins: tuple[int, ...]) -> FakeChat:
-        """A supergroup with its administrators."""
+    def add_group(
+        self, chat_id: int, *, title: str, admins: tuple[int, ...], members: tuple[int, ...] = ()
+    ) -> FakeChat:
+        """A supergroup with its administrators and (other) ``members``."""
         with self._cond:
             chat = FakeChat(id=chat_id, type="supergroup", title=title, admins=list(admins))
+            chat.members = dict.fromkeys(members, "member")
             self.chats[chat_id] = chat
             return chat
+
+    def set_member_status(self, user_id: int, chat_id: int, status: str) -> None:
+        """Change someone's standing in a group without a service message (e.g. a ban).
+
+        ``status`` is a ChatMember status (member, left, kicked, restricted) or
+        ``restricted_left``: restricted, but not in the group (``is_member`` false).
+        """
+        with self._cond:
+            self.chats[chat_id].members[user_id] = status
 
     def block(self, user_id: int, *, notify: bool) -> None:
         """The user blocks the bot; ``notify`` sends the my_chat_member update Telegram sends."""
@@ -365,9 +390,16 @@ class FakeTelegram:
             return self._enqueue({"message": self._user_message(chat, user, text)})
 
     def send_group(self, user_id: int, chat_id: int, text: str) -> dict[str, Any]:
-        """The user writes in a group."""
+        """The user writes in a group; only members can, so one not known yet becomes one."""
         with self._cond:
             chat, user = self.chats[chat_id], self.users[user_id]
+            status = chat.status_of(user_id)
+            if status in {"left", "kicked", "restricted_left"}:
+                if user_id in chat.members:
+                    raise AssertionError(
+                        f"user {user_id} is {status} and cannot write in {chat_id}"
+                    )
+                chat.members[user_id] = "member"
             return self._enqueue({"message": self._user_message(chat, user, text)})
 
     def send_anonymous(self, chat_id: int, text: str) -> dict[str, Any]:
@@ -387,6 +419,7 @@ class FakeTelegram:
         """The user leaves the group: the service message every member sees."""
         with self._cond:
             chat, user = self.chats[chat_id], self.users[user_id]
+            chat.members[user_id] = "left"
             message = FakeMessage(
                 chat_id=chat.id,
                 message_id=self._new_message_id(chat),
@@ -644,6 +677,17 @@ class FakeTelegram:
                 for index, user_id in enumerate(chat.admins)
             ]
 
+    def _api_getChatMember(self, fields: dict[str, Any], files: Any) -> dict[str, Any]:
+        with self._cond:
+            chat = self._chat(fields)
+            raw_user = str(fields.get("user_id") or "")
+            if not raw_user.lstrip("-").isdigit():
+                raise ApiError(400, "Bad Request: invalid user_id specified")
+            user_id = int(raw_user)
+            if user_id not in self.users:
+                raise ApiError(400, "Bad Request: user not found")
+            return self._member_json(chat, user_id)
+
     def _api_sendMessage(self, fields: dict[str, Any], files: Any) -> dict[str, Any]:
         with self._cond:
             chat = self._writable_chat(fields)
@@ -865,6 +909,42 @@ class FakeTelegram:
                 if url is not None and not _valid_url(url):
                     raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
         return markup
+
+    def _member_json(self, chat: FakeChat, user_id: int) -> dict[str, Any]:
+        """The ChatMember object of the Bot API for the user's status in ``chat``."""
+        status = chat.status_of(user_id)
+        if status in {"creator", "administrator"}:
+            return self._admin_json(user_id, owner=status == "creator")
+        user = self.users[user_id].as_json()
+        if status == "kicked":
+            return {"status": "kicked", "user": user, "until_date": 0}
+        if status.startswith("restricted"):
+            rights = [
+                "can_send_messages",
+                "can_send_audios",
+                "can_send_documents",
+                "can_send_photos",
+                "can_send_videos",
+                "can_send_video_notes",
+                "can_send_voice_notes",
+                "can_send_polls",
+                "can_send_other_messages",
+                "can_add_web_page_previews",
+                "can_change_info",
+                "can_invite_users",
+                "can_pin_messages",
+                "can_manage_topics",
+                "can_edit_tag",
+                "can_react_to_messages",
+            ]
+            return {
+                "status": "restricted",
+                "user": user,
+                "is_member": status == "restricted",
+                "until_date": 0,
+                **dict.fromkeys(rights, False),
+            }
+        return {"status": status, "user": user}
 
     def _admin_json(self, user_id: int, *, owner: bool) -> dict[str, Any]:
         user = self.users[user_id].as_json()

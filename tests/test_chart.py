@@ -162,12 +162,16 @@ def test_charts_render_in_parallel_threads(tmp_path: Path) -> None:
     assert len({path.read_bytes() for path in paths}) == 1
 
 
+@pytest.mark.parametrize("minimum", [5, 3])
 @pytest.mark.parametrize("chart", [factor_chart, item_chart])
-def test_below_the_minimum_nothing_is_drawn(chart: Callable[..., Path], tmp_path: Path) -> None:
-    result = _merge(PO, _responses(PO, count=4), minimum=5)
+def test_without_exact_figures_nothing_is_drawn(
+    chart: Callable[..., Path], minimum: int, tmp_path: Path
+) -> None:
+    # Below the minimum, and in the coarse tier (3-4 respondents): no chart.
+    result = _merge(PO, _responses(PO, count=4), minimum=minimum)
     assert not result.itemised
     path = tmp_path / "chart.png"
-    with pytest.raises(ValueError, match="minimum"):
+    with pytest.raises(ValueError, match="no exact figures"):
         chart(result=result, instrument=PO, path=path, texts=TEXTS)
     assert not path.exists()
 

@@ -16,7 +16,7 @@ from tests.conftest import FakeClock
 from tests.console_harness import Console, make_console, parse_blocks, texts_for
 
 SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
-CLASSES = {name: [f"Lln{name[:2].title()}{n}" for n in range(1, 4)] for name in SIX}
+CLASSES = {name: [f"{name[:2].upper()}{n}Q" for n in range(1, 4)] for name in SIX}
 LABELS = {label for labels in CLASSES.values() for label in labels}
 SEPTEMBER = datetime(2026, 9, 28, 7, 0, tzinfo=UTC)
 JANUARY = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
@@ -71,19 +71,19 @@ def test_a_school_year_of_the_checklist(database_url: str, tmp_path: Path) -> No
             say(*[f"{name}@dm: 2 2 3 3 2 2" for _ in CLASSES[name]])
         # ... anna uses the buttons for her first pupil, then pauses and resumes.
         first = say("anna@dm: /checklist invullen")
-        assert "*LlnAn1* · leerling 1 van 3" in texts_for(first, "dm:anna")[0]
+        assert "*AN1Q* · leerling 1 van 3" in texts_for(first, "dm:anna")[0]
         pressed = say(*[f"anna@dm: {number}" for number in buttons_for("2 2 3 3 2 2")])
         shown = texts_for(pressed, "dm:anna")[-1]
         assert "(25) volgende leerling" in shown
         assert "6. van deze leerling weet ik" in shown
         step = say("anna@dm: 26")  # verbeterstap toevoegen
-        assert "verbeterstap voor *LlnAn1*" in texts_for(step, "dm:anna")[0]
+        assert "verbeterstap voor *AN1Q*" in texts_for(step, "dm:anna")[0]
         after = say("anna@dm: samen met de ib'er een huisbezoek plannen")
-        assert "*LlnAn2* · leerling 2 van 3" in texts_for(after, "dm:anna")[0]
+        assert "*AN2Q* · leerling 2 van 3" in texts_for(after, "dm:anna")[0]
         paused = say("anna@dm: later")
         assert "Gepauzeerd: 1 van 3" in texts_for(paused, "dm:anna")[0]
         resumed = say("anna@dm: ik ga verder")
-        assert "*LlnAn2*" in texts_for(resumed, "dm:anna")[0]
+        assert "*AN2Q*" in texts_for(resumed, "dm:anna")[0]
         done = say("anna@dm: 2 2 3 3 2 2", "anna@dm: 2 2 3 3 2 2")
         assert "Klaar: alle 3 leerlingen" in texts_for(done, "dm:anna")[-1]
 
@@ -113,12 +113,12 @@ def test_a_school_year_of_the_checklist(database_url: str, tmp_path: Path) -> No
         # Each teacher privately: round 1 vs round 2 per pupil, improved, attention.
         comparison, table = texts_for(final, "dm:anna")
         assert "jouw klas, ronde 1 → ronde 2" in comparison
-        assert "*Vooruitgegaan (1):* LlnAn1 (+4)" in comparison
-        assert "laagste totaal eerst): LlnAn2 (12), LlnAn3 (14)" in comparison
-        assert "• LlnAn1: 2 2 3 3 2 2 → 3 3 3 3 3 3 (+4)" in table
+        assert "*Vooruitgegaan (1):* AN1Q (+4)" in comparison
+        assert "laagste totaal eerst): AN2Q (12), AN3Q (14)" in comparison
+        assert "• AN1Q: 2 2 3 3 2 2 → 3 3 3 3 3 3 (+4)" in table
         assert "huisbezoek plannen" in table
-        assert "LlnBr" not in comparison + table  # only her own class
-        assert "LlnBr1" in "\n".join(texts_for(final, "dm:bram"))
+        assert not any(label in comparison + table for label in CLASSES["bram"])  # hers only
+        assert "BR1Q" in "\n".join(texts_for(final, "dm:bram"))
 
         exported = say("anna@dm: /checklist export")
         (sent,) = texts_for(exported, "dm:anna")

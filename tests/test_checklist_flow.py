@@ -25,7 +25,7 @@ from tests.conftest import FakeClock
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")
 OTHER_TEAM = TeamKey(platform="console", workspace="w1", team="t2")
 START = datetime(2026, 9, 28, 6, 0, tzinfo=UTC)
-CLASS = ("Kip-01", "Kip-02", "Kip-03", "Kip-04")
+CLASS = ("KP-01", "KP-02", "KP-03", "KP-04")
 
 
 class Roster:
@@ -116,25 +116,31 @@ def test_binding_and_class_registration(engine: Engine) -> None:
     (asked,) = engine.handle(said("anna", "/checklist klas"))
     assert "AVG" in asked.text
     assert "initialen of een code" in asked.text
-    (first,) = engine.handle(said("anna", "Kip-01\nKip-02\n\n- Kip-03"))
+    (first,) = engine.handle(said("anna", "KP-01\nKP-02\n\n- KP-03"))
     assert "Toegevoegd: 3 · nu 3 leerlingen" in first.text
-    (second,) = engine.handle(said("anna", "kip-02\nJan de Vries\nKip-04"))
-    assert "Regel 1 (kip-02) staat al in je klas" in second.text
-    assert "volledige namen" in second.text
+    (second,) = engine.handle(said("anna", "kp-02\nJan de Vries\nKP-04\nAvdB"))
+    assert "Toegevoegd: 2 · nu 5 leerlingen" in second.text
+    assert "Regel 1 staat al in je klas" in second.text
+    # A name is refused by line number, never quoted back, with the advice.
+    assert "Regel 2 lijkt op een naam en is niet opgeslagen" in second.text
+    assert "Gebruik initialen (zoals AB of AvdB) of een nummer" in second.text
+    assert "Vries" not in second.text
+    (one,) = engine.handle(said("anna", "Sanne"))
+    assert one.text.startswith("Dat lijkt op een naam en is niet opgeslagen.")
     (done,) = engine.handle(said("anna", "klaar"))
     assert "5 leerlingen" in done.text
     (listed,) = engine.handle(said("anna", "/checklist leerlingen"))
-    assert "1. Kip-01" in listed.text
-    assert "4. Jan de Vries" in listed.text
-    (removed,) = engine.handle(said("anna", "/checklist verwijder jan de vries"))
-    assert "Jan de Vries is verwijderd" in removed.text
+    assert "1. KP-01" in listed.text
+    assert "5. AvdB" in listed.text
+    (removed,) = engine.handle(said("anna", "/checklist verwijder avdb"))
+    assert "AvdB is verwijderd" in removed.text
     (by_number,) = engine.handle(said("anna", "/checklist verwijder 4"))
-    assert "Kip-04 is verwijderd" in by_number.text
-    (unknown,) = engine.handle(said("anna", "/checklist verwijder Kip-99"))
+    assert "KP-04 is verwijderd" in by_number.text
+    (unknown,) = engine.handle(said("anna", "/checklist verwijder KP-99"))
     assert "niets verwijderd" in unknown.text
     assert teacher_state(engine, "anna") == (TeacherState.IDLE, None)
     # After "klaar", plain text is the quickscan's again (no quickscan open here).
-    (plain,) = engine.handle(said("anna", "Kip-05"))
+    (plain,) = engine.handle(said("anna", "KP-05"))
     assert "geen quickscan" in plain.text
 
 
@@ -148,17 +154,17 @@ def test_fast_path_buttons_step_and_progress(engine: Engine) -> None:
     opened = open_round(engine)
     assert "ronde 1 (2026/27) is geopend" in opened[0].text
     (first,) = engine.handle(said("anna", "/checklist invullen"))
-    assert "*Kip-01* · leerling 1 van 4" in first.text
+    assert "*KP-01* · leerling 1 van 4" in first.text
     assert "0 van 4 leerlingen helemaal ingevuld" in first.text
     assert len([b for b in first.buttons if ":" in b.label]) == 6 * 4
     assert not first.replace_previous
 
     # Fast path: six scores (and a step) in one message, then straight to the next pupil.
     (second,) = engine.handle(said("anna", "3 3 4 2 1 4 bel moeder na de ouderavond"))
-    assert "Opgeslagen voor Kip-01: 3 3 4 2 1 4. Met verbeterstap." in second.text
-    assert "*Kip-02* · leerling 2 van 4" in second.text
+    assert "Opgeslagen voor KP-01: 3 3 4 2 1 4. Met verbeterstap." in second.text
+    assert "*KP-02* · leerling 2 van 4" in second.text
     assert second.replace_previous
-    assert scores_of(engine, "anna")["Kip-01"] == dict(
+    assert scores_of(engine, "anna")["KP-01"] == dict(
         zip(("s1", "s2", "s3", "s4", "s5", "s6"), "334214", strict=True)
     )
 
@@ -167,7 +173,7 @@ def test_fast_path_buttons_step_and_progress(engine: Engine) -> None:
     for number, code in zip(range(1, 7), "244321", strict=True):
         (message,) = press(engine, "anna", message, f"{number}: {code}")
         assert message.replace_previous
-        assert "*Kip-02*" in message.text
+        assert "*KP-02*" in message.text
         assert f"{number}: {code} \u2713" in [b.label for b in message.buttons]
     labels = [b.label for b in message.buttons]
     assert {"volgende leerling", "verbeterstap toevoegen", "vorige leerling", "later"} <= set(
@@ -175,25 +181,25 @@ def test_fast_path_buttons_step_and_progress(engine: Engine) -> None:
     )
     # Changing a score is one more press.
     (message,) = press(engine, "anna", message, "1: 3")
-    assert scores_of(engine, "anna")["Kip-02"]["s1"] == "3"
+    assert scores_of(engine, "anna")["KP-02"]["s1"] == "3"
 
     (asked,) = press(engine, "anna", message, "verbeterstap toevoegen")
     assert asked.free_text
-    assert "Kip-02" in asked.text
+    assert "KP-02" in asked.text
     assert teacher_state(engine, "anna")[0] is TeacherState.STEP
     (third,) = engine.handle(said("anna", "huisbezoek plannen"))
-    assert "Verbeterstap voor Kip-02 opgeslagen" in third.text
-    assert "*Kip-03* · leerling 3 van 4" in third.text
+    assert "Verbeterstap voor KP-02 opgeslagen" in third.text
+    assert "*KP-03* · leerling 3 van 4" in third.text
     assert "2 van 4 leerlingen helemaal ingevuld" in third.text
 
     # "klaar" on an unfinished pupil says what is missing and changes nothing.
     (missing,) = engine.handle(said("anna", "2:4"))
     (refused,) = engine.handle(said("anna", "klaar"))
     assert "Nog niet alle uitspraken hebben een score: 1, 3, 4, 5, 6" in refused.text
-    assert "*Kip-03*" in refused.text
+    assert "*KP-03*" in refused.text
     (nonsense,) = engine.handle(said("anna", "3 3 4 2 1 9"))
     assert "Dat begrijp ik niet" in nonsense.text
-    assert scores_of(engine, "anna")["Kip-03"] == {"s2": "4"}
+    assert scores_of(engine, "anna")["KP-03"] == {"s2": "4"}
 
     engine.handle(said("anna", "1111 11"))
     (done,) = engine.handle(said("anna", "4 4 4 4 4 4"))
@@ -201,7 +207,7 @@ def test_fast_path_buttons_step_and_progress(engine: Engine) -> None:
     assert teacher_state(engine, "anna") == (TeacherState.IDLE, None)
     (review,) = engine.handle(said("anna", "/checklist invullen"))
     assert "Alle 4 leerlingen zijn al ingevuld" in review.text
-    assert "*Kip-01*" in review.text
+    assert "*KP-01*" in review.text
 
 
 def test_pause_resume_and_back(engine: Engine) -> None:
@@ -215,20 +221,20 @@ def test_pause_resume_and_back(engine: Engine) -> None:
     assert teacher_state(engine, "anna")[0] is TeacherState.PAUSED
     # Any message resumes at the first unfinished pupil.
     (resumed,) = engine.handle(said("anna", "hallo, ik ga verder"))
-    assert "*Kip-02* · leerling 2 van 4" in resumed.text
+    assert "*KP-02* · leerling 2 van 4" in resumed.text
     assert "1. van deze leerling was een ouder aanwezig" in resumed.text
     assert "→ *2* (nauwelijks)" in resumed.text
     (back,) = engine.handle(said("anna", "vorige"))
-    assert "*Kip-01* · leerling 1 van 4" in back.text
+    assert "*KP-01* · leerling 1 van 4" in back.text
     (first,) = engine.handle(said("anna", "vorige"))
     assert "Dit is de eerste leerling" in first.text
     (forward,) = press(engine, "anna", back, "volgende leerling")
-    assert "*Kip-02*" in forward.text
+    assert "*KP-02*" in forward.text
 
 
 def test_forged_and_stale_buttons_change_nothing(engine: Engine) -> None:
     register(engine, "anna")
-    register(engine, "bram", ("Uil-01", "Uil-02"))
+    register(engine, "bram", ("UL-01", "UL-02"))
     open_round(engine)
     (on_one,) = engine.handle(said("anna", "/checklist invullen"))
     (on_two,) = engine.handle(said("anna", "2 2 2 2 2 2"))
@@ -245,11 +251,11 @@ def test_forged_and_stale_buttons_change_nothing(engine: Engine) -> None:
     # Bram presses anna's button (forged teacher id): refused, told nothing about anna.
     (forged,) = engine.handle(said("bram", payload=anna_score(on_two, "1: 4")))
     assert "niet (meer) geldig" in forged.text
-    assert "Kip" not in forged.text
+    assert "KP-" not in forged.text
     # Anna's own button from pupil 1's message while pupil 2 is on screen: stale.
     stale = engine.handle(said("anna", payload=anna_score(on_one, "1: 4")))
     assert "eerder bericht" in stale[0].text
-    assert "*Kip-02*" in stale[1].text
+    assert "*KP-02*" in stale[1].text
     # A score option outside the scale, for the pupil on screen.
     action = decode(anna_score(on_two, "1: 4"))
     assert action is not None
@@ -292,7 +298,7 @@ def test_forged_and_stale_buttons_change_nothing(engine: Engine) -> None:
 
 
 def test_payloads_are_short_and_never_carry_a_label(engine: Engine) -> None:
-    register(engine, "anna", ("Xylofoon-Zeer-Lange-Code-01", "Kip-02"))
+    register(engine, "anna", ("XYZQ-8b-1234", "KP-02"))
     open_round(engine)
     (message,) = engine.handle(said("anna", "/checklist invullen"))
     (message,) = engine.handle(said("anna", "1 2 3 4 1 2"))
@@ -301,8 +307,8 @@ def test_payloads_are_short_and_never_carry_a_label(engine: Engine) -> None:
     for button in message.buttons:
         assert len(button.payload.encode()) <= CALLBACK_DATA_MAX_BYTES
         assert button.payload.startswith("cl:")
-        assert "Xylofoon" not in button.payload
-        assert "Kip" not in button.payload
+        assert "XYZQ" not in button.payload
+        assert "KP-" not in button.payload
         assert decode(button.payload) is not None
 
 
@@ -312,9 +318,9 @@ def test_remove_pupil_and_wipe_everything(engine: Engine) -> None:
     engine.handle(said("anna", "/checklist invullen"))
     engine.handle(said("anna", "3 3 3 3 3 3"))
     engine.handle(said("anna", "4 4 4 4 4 4"))
-    (removed,) = engine.handle(said("anna", "/checklist verwijder Kip-01"))
+    (removed,) = engine.handle(said("anna", "/checklist verwijder KP-01"))
     assert "met alle scores" in removed.text
-    assert set(scores_of(engine, "anna")) == {"Kip-02"}
+    assert set(scores_of(engine, "anna")) == {"KP-02"}
     (exported,) = engine.handle(said("anna", "/checklist export"))
     assert exported.file is not None
     assert exported.file.exists()
@@ -355,7 +361,7 @@ def test_plain_text_goes_to_the_conversation_touched_last(
     (invitation,) = [m for m in started if m.destination.user == "anna"]
     tick()
     (saved,) = engine.handle(said("anna", "3 3 3 3 3 3"))
-    assert "Opgeslagen voor Kip-01" in saved.text
+    assert "Opgeslagen voor KP-01" in saved.text
     tick()
     # She starts the quickscan with its button: now plain text is the quickscan's.
     (question,) = press(engine, "anna", invitation, "start")
@@ -366,10 +372,10 @@ def test_plain_text_goes_to_the_conversation_touched_last(
     tick()
     # /checklist brings her back, and plain text follows.
     (back,) = engine.handle(said("anna", "/checklist invullen"))
-    assert "*Kip-02*" in back.text
+    assert "*KP-02*" in back.text
     tick()
     (saved,) = engine.handle(said("anna", "2 2 2 2 2 2"))
-    assert "Opgeslagen voor Kip-02" in saved.text
+    assert "Opgeslagen voor KP-02" in saved.text
     tick()
     # Paused, the checklist leaves plain text to the waiting quickscan.
     engine.handle(said("anna", "later"))
@@ -381,21 +387,21 @@ def test_plain_text_goes_to_the_conversation_touched_last(
 def test_a_teacher_in_two_teams(engine: Engine) -> None:
     register(engine, "anna")
     engine.handle(said("anna", "/quickscan checklist", where=Where.TEAM, team=OTHER_TEAM.team))
-    engine.handle(said("anna", "/checklist klas\nUil-01\nklaar", team=OTHER_TEAM.team))
+    engine.handle(said("anna", "/checklist klas\nUL-01\nklaar", team=OTHER_TEAM.team))
     # A DM that names the team goes to that team's class ...
     (first,) = engine.handle(said("anna", "/checklist leerlingen"))
-    assert "Kip-01" in first.text
+    assert "KP-01" in first.text
     (second,) = engine.handle(said("anna", "/checklist leerlingen", team=OTHER_TEAM.team))
-    assert "Uil-01" in second.text
-    assert "Kip" not in second.text
+    assert "UL-01" in second.text
+    assert "KP-" not in second.text
     # ... one that does not (a platform without a team in DMs) to the most recent one.
     (unnamed,) = engine.handle(said("anna", "/checklist leerlingen", team=""))
-    assert "Uil-01" in unnamed.text
+    assert "UL-01" in unnamed.text
 
 
 def test_team_commands_and_roles(engine: Engine, clock: FakeClock) -> None:
     register(engine, "anna")
-    register(engine, "bram", ("Uil-01",))
+    register(engine, "bram", ("UL-01",))
     (usage,) = engine.handle(said("anna", "/quickscan checklist start 3", where=Where.TEAM))
     assert "Gebruik: /quickscan checklist start 1|2" in usage.text
     (refused,) = engine.handle(said("bram", "/quickscan checklist start 1", where=Where.TEAM))

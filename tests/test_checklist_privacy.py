@@ -24,8 +24,9 @@ from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")
 TEACHERS = ("anna", "bram", "chris", "dewi", "eva", "fatima")
-# Distinctive labels, so a hit is never a coincidence; one looks like a full name.
-CLASSES = {name: [f"Qx{name.title()}{n}" for n in range(1, 4)] for name in TEACHERS}
+# Distinctive labels, so a hit is never a coincidence; one is a full name (refused, and
+# never echoed either).
+CLASSES = {name: [f"Qx{n}{name[:2].upper()}" for n in range(1, 4)] for name in TEACHERS}
 CLASSES["anna"].append("Jan Qxvries")
 ALL_LABELS = {label for labels in CLASSES.values() for label in labels}
 
@@ -86,7 +87,7 @@ def test_pupil_labels_stay_in_the_owners_dm(
             say(name, labels[0])  # a duplicate
             say(name, labels[1].lower() + "\n" + "Qx" + "z" * 50)  # duplicate and too long
             say(name, "klaar")
-        say("anna", "/checklist verwijder QxOnbekend9")
+        say("anna", "/checklist verwijder Qx9ON")
         say("anna", "/checklist verwijder Jan Qxvries")
         for number in (1, 2):
             say("anna", f"/quickscan checklist start {number}", team=True)
@@ -115,13 +116,13 @@ def test_pupil_labels_stay_in_the_owners_dm(
     # The run did what it should: figures in the channel, labels in the owners' DMs.
     channel = [m for m in outbound if m.destination.kind is DestinationKind.TEAM]
     assert any("procentpunt sinds ronde 1" in m.text for m in channel)
-    assert any("QxAnna1" in m.text for m in outbound if m.destination.user == "anna")
+    assert any("Qx1AN" in m.text for m in outbound if m.destination.user == "anna")
     assert any(
-        m.details and "QxBram1" in m.details for m in outbound if m.destination.user == "bram"
+        m.details and "Qx1BR" in m.details for m in outbound if m.destination.user == "bram"
     )
 
     to_chris = "\n".join(m.text for m in outbound if m.destination.user == "chris")
-    assert "Verbeterstap voor QxChris1 opgeslagen" in to_chris
+    assert "Verbeterstap voor Qx1CH opgeslagen" in to_chris
     assert any("niet (meer) geldig" in m.text for m in outbound if m.destination.user == "dewi")
     assert any("gewist (3 leerlingen" in m.text for m in outbound)
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from bot.anonymity import Tier
 from bot.checklist_results import (
+    ShareBand,
+    Trend,
     compare_class,
     export_class_workbook,
     high_options,
@@ -68,17 +71,37 @@ def test_aggregate_counts_complete_pupils_and_respects_the_minimum(
     assert below.statements == ()
     assert below.pupils == 0
 
+    # Four teachers: coarse (bands, no number of pupils), whatever the minimum.
     three = team_aggregate(checklist=checklist, per_teacher=five, teachers=7, min_respondents=3)
     assert three.shown
-    assert three.pupils == 8
-    assert [f.share for f in three.statements] == [0.5] * 6
+    assert three.tier is Tier.COARSE
+    assert three.pupils == 0
+    assert [f.band for f in three.statements] == [ShareBand.MIDDLE] * 6
 
     later = [[row("443333"), row("121111")] for _ in range(4)]
     second = team_aggregate(
         checklist=checklist, per_teacher=later, teachers=7, min_respondents=3, previous=three
     )
-    assert [f.change for f in second.statements][:3] == [0.0, 0.0, 0.0]
-    assert second.statements[0].high == 4
+    assert [f.trend for f in second.statements][:3] == [Trend.SAME] * 3
+    assert second.change_tier is Tier.COARSE
+
+    # Five teachers: exact, and exact changes only against an exact round 1.
+    exact = team_aggregate(
+        checklist=checklist, per_teacher=[*later, later[0]], teachers=7, min_respondents=3
+    )
+    assert (exact.tier, exact.pupils) == (Tier.EXACT, 10)
+    assert exact.statements[0].high == 5
+    after_coarse = team_aggregate(
+        checklist=checklist,
+        per_teacher=[*later, later[0]],
+        teachers=7,
+        min_respondents=3,
+        previous=three,
+    )
+    assert after_coarse.change_tier is Tier.COARSE  # never sharper than round 1 was
+    # A team minimum below the floor of 3 does not open figures at 2 teachers.
+    two = team_aggregate(checklist=checklist, per_teacher=later[:2], teachers=2, min_respondents=1)
+    assert (two.tier, two.shown) == (Tier.NONE, False)
 
 
 def test_team_text_shows_figures_only_above_the_minimum(checklist: Checklist) -> None:
@@ -183,3 +206,24 @@ def test_export_has_a_row_per_pupil_and_a_column_per_statement_and_round(
             texts=Catalogue("nl"),
             generated_at=STAMP.replace(tzinfo=None),
         )
+
+
+def test_export_survives_characters_xml_cannot_hold(checklist: Checklist, tmp_path: Path) -> None:
+    """Stored odd characters (NUL, controls, a lone surrogate) never break the export."""
+    pupils = [pupil(1, "A\x00B\x01"), pupil(2, "C\ud800D\uffff")]
+    rounds = [
+        ClassRound(
+            round=a_round(1), scores={1: row("123412")}, steps={1: "bel\x0b moeder\x1f\ttwee"}
+        )
+    ]
+    path = export_class_workbook(
+        checklist=checklist,
+        pupils=pupils,
+        rounds=rounds,
+        path=tmp_path / "odd.xlsx",
+        texts=Catalogue("nl"),
+        generated_at=STAMP,
+    )
+    sheet = load_workbook(path)["Klassenlijst"]
+    assert [sheet.cell(row=r, column=2).value for r in (2, 3)] == ["AB", "CD"]
+    assert sheet.cell(row=2, column=9).value == "bel moeder\ttwee"

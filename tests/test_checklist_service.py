@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.checklist_service import SCHEDULER, school_year_of
+from bot.checklist_service import SCHEDULER
 from bot.engine import Engine
 from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
+from storage.checklist_lifecycle import school_year_of
 from storage.keys import TeamKey
 from storage.store import Store
 from tests.conftest import FakeClock

@@ -152,7 +152,11 @@ def test_bad_commands_change_nothing(database_url: str, clock: FakeClock, tmp_pa
 
 def test_english_interface(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
     console = make_console(
-        database_url=database_url, members=SIX[:2], clock=clock, output_dir=tmp_path
+        database_url=database_url,
+        members=SIX[:2],
+        clock=clock,
+        output_dir=tmp_path,
+        coordinator="anna",
     )
     try:
         console.say("anna@team: /quickscan language en")
@@ -174,9 +178,9 @@ def test_chart_export_thresholds_and_trend(
         database_url=database_url, members=SIX, clock=clock, output_dir=tmp_path
     )
     try:
+        console.say("anna@team: /quickscan start")
         none_yet = console.say("anna@team: /quickscan export")
         assert "nog geen gesloten" in texts_for(none_yet, "team>anna")[0]
-        console.say("anna@team: /quickscan start")
         for name in SIX:
             console.say(*walkthrough_lines(name, answer=ANSWERS[name]))
         closed = console.say("anna@team: /quickscan sluit")

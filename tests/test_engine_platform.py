@@ -61,7 +61,8 @@ def test_a_redelivered_event_is_handled_once(engine: Engine) -> None:
 
 
 def test_platform_admins_count_as_coordinators(engine: Engine) -> None:
-    engine.handle(team_event("anna", "/quickscan help"))  # anna sets the bot up
+    engine.handle(team_event("anna", "/quickscan start"))  # anna sets the bot up
+    engine.handle(team_event("anna", "/quickscan sluit"))
     refused = engine.handle(team_event("bram", "/quickscan start"))
     assert "Alleen een coördinator" in refused[0].text
     allowed = engine.handle(team_event("bram", "/quickscan start", sender_is_admin=True))

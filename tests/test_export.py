@@ -229,16 +229,18 @@ def test_no_respondent_identifier_or_open_answer_is_exported(workbook: Any) -> N
     assert not any("respondent" in text.lower() for text in texts)
 
 
-def test_below_the_minimum_nothing_is_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("minimum", [5, 3])
+def test_without_exact_figures_nothing_is_written(minimum: int, tmp_path: Path) -> None:
+    # Below the minimum, and in the coarse tier (3-4 respondents): no workbook.
     result = merge(
         instrument=_instrument(),
         responses=_responses()[:4],
         invited=8,
-        min_respondents=5,
+        min_respondents=minimum,
         min_text_respondents=5,
     )
     path = tmp_path / "team.xlsx"
-    with pytest.raises(ValueError, match="minimum"):
+    with pytest.raises(ValueError, match="no exact figures"):
         _export(path, result=result)
     assert not path.exists()
     assert list(tmp_path.iterdir()) == []

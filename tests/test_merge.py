@@ -11,11 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.anonymity import EXACT_MINIMUM, Tier
+from bot.labels import DEFAULT_RULES
 from bot.merge import (
     GRADE_PREFIX,
     OPEN_PREFIX,
     Distribution,
     TeamResult,
+    figures,
     grade_item_id,
     merge,
     open_item_id,
@@ -291,8 +294,8 @@ def test_share() -> None:
 
 
 def test_no_answers_at_all() -> None:
-    result = _merge((), min_respondents=0, min_text_respondents=0)
-    assert result.itemised is True
+    clusters = figures(instrument=SMALL, item_counts={}, grades={}, rules=DEFAULT_RULES)
+    result = dataclasses.replace(_merge(), clusters=clusters)
     for item in result.items():
         _check(
             item.distribution,
@@ -306,7 +309,6 @@ def test_no_answers_at_all() -> None:
     for cluster in result.clusters:
         assert cluster.grade.count == 0
         assert cluster.grade.mean is None
-    assert result.open_answers == {"beter": (), "wens": ()}
 
 
 def test_below_min_respondents_carries_nothing_item_level() -> None:
@@ -320,6 +322,16 @@ def test_below_min_respondents_carries_nothing_item_level() -> None:
     assert result.open_answers == {}
 
 
+def test_between_the_minimum_and_five_only_coarse_labels() -> None:
+    result = _merge(RESPONSES[:4], min_respondents=3, min_text_respondents=1)
+    assert result.tier is Tier.COARSE
+    assert result.itemised is False
+    assert result.clusters == ()
+    assert result.open_answers == {}
+    assert result.priority_mentions == {}
+    assert set(result.coarse_labels) == {1, 2, 3}
+
+
 def test_open_answers_hidden_below_min_text_respondents() -> None:
     result = _merge(min_respondents=5, min_text_respondents=6)
     assert result.itemised is True
@@ -327,12 +339,18 @@ def test_open_answers_hidden_below_min_text_respondents() -> None:
     assert result.open_answers == {}
 
 
-def test_open_answers_shown_at_min_text_respondents() -> None:
-    result = _merge(min_respondents=5, min_text_respondents=5)
-    assert set(result.open_answers) == {"beter", "wens"}
+def test_open_answers_shown_when_enough_people_wrote_one() -> None:
+    # Two people wrote an answer to "beter", nobody to "wens": the gate counts writers.
+    result = _merge(min_respondents=5, min_text_respondents=2)
+    assert set(result.open_answers) == {"beter"}
     # Stripped, blank ones dropped, unknown open questions ignored.
     assert sorted(result.open_answers["beter"]) == ["Meer koffie", "Vaker bellen"]
-    assert result.open_answers["wens"] == ()
+
+
+def test_open_answers_hidden_when_too_few_wrote_one_however_many_responded() -> None:
+    result = _merge(min_respondents=5, min_text_respondents=3)
+    assert result.respondents == 5
+    assert result.open_answers == {}
 
 
 def test_open_answers_order_does_not_follow_submission_order() -> None:
@@ -379,6 +397,7 @@ def test_counts_are_consistent(responses: list[dict[str, str]]) -> None:
         min_text_respondents=0,
     )
     assert result.respondents == len(responses)
+    assert result.itemised is (len(responses) >= EXACT_MINIMUM)
     for item in result.items():
         distribution = item.distribution
         assert sum(distribution.counts.values()) == distribution.respondents <= len(responses)
@@ -466,4 +485,4 @@ def test_real_instrument_with_many_responses() -> None:
         response["open:priority"] for response in responses if "open:priority" in response
     )
     assert sorted(result.open_answers["priority"]) == written
-    assert result.open_answers["support"] == ()
+    assert "support" not in result.open_answers  # nobody wrote one

@@ -47,6 +47,8 @@ def engine(tmp_path: Path, start: FakeClock) -> Iterator[Engine]:
 
 
 def say(engine: Engine, team: TeamKey, text: str, user: str = "anna") -> None:
+    # anna set the team up earlier (whoever first starts a round is coordinator).
+    engine.store.ensure_team(key=team, founder="anna", now=datetime(2026, 8, 1, tzinfo=UTC))
     engine.handle(
         Inbound(
             platform=team.platform,

@@ -19,6 +19,9 @@ def test_no_ping_twice_across_sigkill_and_a_missed_one_once(
     # 1: plan the pings, then die (SIGKILL) between scheduling and sending.
     first = BotProcess(database_url=url, members="anna,bram", home=tmp_path, clock=START)
     bots.append(first)
+    # Whoever first starts a round becomes coordinator: anna, with a round closed at once.
+    first.send("anna@team: /quickscan start")
+    first.send("anna@team: /quickscan sluit")
     first.send("anna@team: /quickscan regio zuid")
     first.send("anna@team: /quickscan checklist")
     first.send("anna@team: /quickscan kalender")

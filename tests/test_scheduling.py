@@ -34,6 +34,8 @@ def test_jobs_persist_and_a_ping_fires_once(tmp_path: Path) -> None:
         clock=clock,
         output_dir=tmp_path,
     )
+    # anna set the team up earlier (whoever first starts a round is coordinator).
+    store.ensure_team(key=TEAM, founder="anna", now=clock())
     engine.handle(
         Inbound(
             platform=TEAM.platform,

@@ -84,6 +84,8 @@ def test_a_mentioned_coordinator_is_stored_by_user_id(
 ) -> None:
     slack, (anna, bram, *_) = world
     fake, team = slack.fake, slack.team
+    team.command(anna, "start")  # the first to start a round is the first coordinator
+    team.command(anna, "sluit")
     team.command(anna, f"coordinator <@{bram}|bram>")  # how Slack escapes "@bram"
     assert fake.messages_in(CHANNEL)[-1].body == f"<@{bram}> is nu coördinator van dit team."
     assert slack.store.is_coordinator(key=TEAM, user=bram)

@@ -17,6 +17,7 @@ from tests.fake_slack import CHANNEL, SlackTeam, SlackWorld, slack_world
 SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
 ANSWERS = {"anna": "++", "bram": "+", "chris": "+", "dewi": "+/-", "eva": "-", "fatima": "?"}
 OPEN_ANSWER = "Vaker <samen> koffie & een huisbezoek"
+OTHER_ANSWER = "Een vaste ouderavond per jaar"
 
 
 def answer_questions(team: SlackTeam, user: str, answer: str, count: int) -> None:
@@ -41,10 +42,10 @@ def test_a_whole_round_in_slack(database_url: str, clock: FakeClock, tmp_path: P
         world,
         ids,
     ):
-        run_round(world, dict(zip(SIX, ids, strict=True)))
+        run_round(world, dict(zip(SIX, ids, strict=True)), output_dir=tmp_path)
 
 
-def run_round(world: SlackWorld, ids: dict[str, str]) -> None:
+def run_round(world: SlackWorld, ids: dict[str, str], *, output_dir: Path) -> None:
     fake, team = world.fake, world.team
     anna, bram, chris = ids["anna"], ids["bram"], ids["chris"]
 
@@ -97,12 +98,13 @@ def run_round(world: SlackWorld, ids: dict[str, str]) -> None:
     team.say_in_dm(chris, "hallo, ik ga verder")
     assert "vraag 1 van 48" in fake.dm(chris)[-1].body
     answer_questions(team, chris, ANSWERS["chris"], QUESTIONS)
-    closing_page(team, chris)
+    # Open answers are shown only when enough people wrote one (see docs/team-result.md).
+    closing_page(team, chris, typed=OTHER_ANSWER)
 
     for name in ("dewi", "eva", "fatima"):
         team.click(ids[name], "start")
         answer_questions(team, ids[name], ANSWERS[name], QUESTIONS)
-        closing_page(team, ids[name])
+        closing_page(team, ids[name], typed=OTHER_ANSWER)
 
     # A coordinator-only command from someone else is refused, only to them.
     posts_before = len(fake.messages_in(CHANNEL))
@@ -144,6 +146,8 @@ def run_round(world: SlackWorld, ids: dict[str, str]) -> None:
     assert workbook.completed
     assert workbook.channel == fake.dm_channel(anna)
     assert workbook.data.startswith(b"PK")
+    # Delivered, so no copy of it stays behind on the bot's disk.
+    assert not list(output_dir.rglob("*.xlsx"))
 
 
 def test_socket_mode_acks_envelopes_and_does_the_work_after(

@@ -192,20 +192,33 @@ def test_a_tie_between_factor_2_and_factor_6_goes_to_2() -> None:
     assert first.factor.first_step
 
 
-def test_own_priority_answers_weigh_in() -> None:
+def _priority_writers(writers: int) -> tuple[TeamResult, str]:
+    """Six respondents; ``writers`` of them name homework (factor 6) as their priority."""
     same = ["-", "-", "-", "+", "+", "+/-"]
     responses = factor_answers({4: same, 6: same}, count=6)
-    for response in responses[:4]:
+    for response in responses[:writers]:
         response["open:priority"] = "Meer aandacht voor huiswerk en thuisopdrachten"
     result = merged(responses)
-    assert result.priority_mentions[6] == 4
-    numbers = [p.factor.number for p in suggest(instrument=INSTRUMENT, result=result).priorities]
-    assert numbers.index(6) < numbers.index(4)
     headline, _ = render_report(
         report=build_report(instrument=INSTRUMENT, result=result, previous=None, chart=None),
         texts=Catalogue(),
     )
-    assert "4 collega's noemen dit zelf als prioriteit" in headline
+    return result, headline
+
+
+def test_own_priority_answers_weigh_in() -> None:
+    result, headline = _priority_writers(5)
+    assert result.priority_mentions[6] == 5
+    numbers = [p.factor.number for p in suggest(instrument=INSTRUMENT, result=result).priorities]
+    assert numbers.index(6) < numbers.index(4)
+    assert "5 collega's noemen dit zelf als prioriteit" in headline
+
+
+def test_priority_mentions_need_enough_people_who_wrote_a_priority() -> None:
+    result, headline = _priority_writers(4)
+    assert result.priority_mentions == {}
+    assert result.open_answers == {}
+    assert "noemen dit zelf" not in headline
 
 
 def test_discuss_and_investigate_lists_and_follow_up_questions() -> None:

@@ -1,38 +1,106 @@
-"""The Telegram adapter's pure parts: HTML, keyboards, deep links, settings, per-chat pacing."""
+"""The Telegram adapter's pure parts: HTML, keyboards, deep links, settings, per-chat pacing.
+
+Only the catalogue's own ``*bold*`` and ``_italic_`` become tags; whatever people type
+(names, answers, pupil codes) is shown character for character.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.telegram.catalogue_markup import Renderer, instrument_texts, patterns_of
 from adapters.telegram.markup import deep_link, keyboard, plain, to_html, valid_start_parameter
 from adapters.telegram.rate_limit import ChatRateLimiter
 from adapters.telegram.settings import TelegramConfigError, TelegramLimits, TelegramSettings
+from bot.i18n import Catalogue
 from bot.limits import PayloadTooLargeError
 from bot.messages import Button
-from tests.fake_telegram import parse_html
+from conversations.instrument import Quickscan, load_instruments
+from tests.conftest import FakeClock
+from tests.fake_telegram import FakeTelegram, parse_html, running_bot
+
+NL = Catalogue("nl")
+EN = Catalogue("en")
+HOSTILE = '*vet* _schuin_ <b>tag</b> &amp; <a href="https://x.example">klik</a>'
 
 
 @pytest.mark.parametrize(
     ("text", "html"),
     [
-        ("*Vet* en _schuin_", "<b>Vet</b> en <i>schuin</i>"),
-        ("a < b & c > d", "a &lt; b &amp; c &gt; d"),
-        ("<b>geen tag</b>", "&lt;b&gt;geen tag&lt;/b&gt;"),
+        (NL.t("review.header"), "<b>Samenvatting van je antwoorden</b>"),
+        (
+            NL.t("q.factor", number=1, sentence="a < b & c > d"),
+            "<i>Succesfactor 1: a &lt; b &amp; c &gt; d</i>",
+        ),
+        (
+            EN.t("q.header", factor="Welkom", number=2, total=48),
+            "<b>Welkom — question 2 of 48</b>",
+        ),
         ("werkpunt_gemiddelde en weinig_zicht", "werkpunt_gemiddelde en weinig_zicht"),
         ("2 * 3 * 4", "2 * 3 * 4"),
-        ("*open\nregel*", "*open\nregel*"),
-        ("_Succesfactor 1: *kern*_", "<i>Succesfactor 1: <b>kern</b></i>"),
         ("++ + +/- - -- ?", "++ + +/- - -- ?"),
+        # Markers and tags that people type are shown as typed.
+        ("*Vet* en _schuin_", "*Vet* en _schuin_"),
+        ("<b>geen tag</b>", "&lt;b&gt;geen tag&lt;/b&gt;"),
+        ("&amp; blijft &amp;", "&amp;amp; blijft &amp;amp;"),
+        ("*open\nregel*", "*open\nregel*"),
     ],
 )
-def test_markup_becomes_escaped_telegram_html(text: str, html: str) -> None:
+def test_only_catalogue_markup_becomes_telegram_html(text: str, html: str) -> None:
     assert to_html(text) == html
-    # What Telegram shows is the text without our markers, nothing escaped twice.
+    # What Telegram shows is the text without the catalogue's markers, nothing escaped twice.
     assert parse_html(to_html(text)) == plain(text)
+
+
+@pytest.mark.parametrize(
+    ("key", "values"),
+    [
+        ("dm.intro", {"name": HOSTILE, "coordinator": HOSTILE, "title": HOSTILE, "total": 48}),
+        ("q.factor", {"number": 3, "sentence": HOSTILE}),
+        ("grade.aspect", {"aspect": HOSTILE, "first": 1, "last": 3, "names": HOSTILE}),
+        ("q.current", {"answer": HOSTILE}),
+    ],
+)
+def test_typed_text_inside_catalogue_lines_stays_literal(
+    key: str, values: dict[str, object]
+) -> None:
+    text = NL.t(key, **values)
+    html = to_html(text)
+    shown = parse_html(html)
+    assert HOSTILE in shown  # every character the person typed, nothing bold or hidden
+    assert shown.count(HOSTILE) == text.count(HOSTILE)
+    assert "<a" not in html
+    template = NL.t(key)
+    if "*" in template or "_" in template:
+        assert "<b>" in html or "<i>" in html  # the catalogue's own markup still works
+
+
+def test_a_typed_line_that_copies_no_catalogue_line_has_no_markup() -> None:
+    for line in ("*Samenvatting*", "_Succesfactor_", "*{title}*", "*vet*", "  – *vet*"):
+        assert to_html(line) == line
+    own = patterns_of(["_{question}_", "*Kop {x}* rest", "geen opmaak {y}"])
+    assert len(own) == 2  # the line without markers is no pattern
+    renderer = Renderer(trusted=frozenset({"Vraag?"}), known=own)
+    # A bare pattern wraps only the instruments' own texts, never a typed line.
+    assert renderer.html("_Vraag?_") == "<i>Vraag?</i>"
+    assert renderer.html("_Antwoord_") == "_Antwoord_"
+    assert renderer.plain("_Vraag?_ ") == "_Vraag?_ "
+    assert renderer.html("*Kop *vet** rest") == "<b>Kop *vet*</b> rest"
+    assert renderer.plain("*Kop *vet** rest") == "Kop *vet* rest"
+
+
+def test_the_instruments_open_questions_are_trusted_titles() -> None:
+    instruments = load_instruments()
+    renderer = Renderer(trusted=instrument_texts(instruments.values()))
+    quickscan = next(i for i in instruments.values() if isinstance(i, Quickscan))
+    title = quickscan.closing.open_questions[0].text
+    assert renderer.html(f"_{title}_") == f"<i>{title}</i>"
+    assert renderer.html("_vet_") == "_vet_"
 
 
 def test_keyboards_keep_short_answers_six_to_a_row() -> None:
@@ -130,3 +198,25 @@ def test_messages_to_one_chat_are_spaced_but_other_chats_are_not() -> None:
     times = {chat: [at for c, at in sent if c == chat] for chat in (1, 2)}
     assert times[1][1] - times[1][0] >= 0.25
     assert times[2][0] - times[1][0] < 0.2
+
+
+def test_names_with_markup_show_literally_in_group_posts_and_dms(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    coordinator, member, group = 11, 21, -100888
+    with FakeTelegram() as fake:
+        fake.add_user(coordinator, "*Anna* <b>&amp;", started=True)
+        fake.add_user(member, "_Bram_ <i>")
+        fake.add_group(group, title="Team", admins=(coordinator,), members=(member,))
+        url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+        with running_bot(fake=fake, database_url=url, clock=clock, output_dir=tmp_path) as bot:
+            fake.send_group(coordinator, group, "/quickscan start")
+            announcement = fake.wait_for(lambda: fake.last_message(group))
+            assert announcement.shown().startswith("*Anna* <b>&amp; heeft de quickscan")
+            assert announcement.html is not None
+            assert "<b>Quickscan" in announcement.html  # the title: the catalogue's bold
+            token = announcement.buttons[0]["url"].split("start=")[1]
+            fake.send_private(member, f"/start {token}")
+            intro = fake.wait_for(lambda: fake.prompt(member))
+            assert intro.shown().startswith("Hallo _Bram_ <i>! ")
+            assert not bot.errors

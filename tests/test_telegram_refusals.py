@@ -39,7 +39,7 @@ def test_bad_presses_are_refused_with_a_notice(clock: FakeClock, tmp_path: Path)
         fake.add_user(ANNA, "Anna", started=True)
         fake.add_user(BRAM, "Bram")
         fake.add_user(CHRIS, "Chris")
-        fake.add_group(GROUP, title="Team", admins=(ANNA,))
+        fake.add_group(GROUP, title="Team", admins=(ANNA,), members=(BRAM, CHRIS))
         fake.send_group(ANNA, GROUP, "/quickscan start")
         announcement = fake.wait_for(lambda: fake.last_message(GROUP))
         token = announcement.buttons[0]["url"].split("start=")[1]

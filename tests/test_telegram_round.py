@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, running_bot
+from tests.fake_telegram import FakeTelegram, parse_html, running_bot
 
 GROUP = -100123
 ANNA, HUGO = 11, 12  # the coordinator (an admin) and a colleague who started the bot earlier
 COLLEAGUES = {21: "Bram", 22: "Chris", 23: "Dewi", 24: "Eva", 25: "Fatima", 26: "Gert"}
 ANSWERS = {21: "+", 22: "++", 23: "+/-", 24: "-", 25: "?", 26: "+"}
 PAUSER = 21
-OPEN_ANSWER = "Meer ouderavonden <samen> & vaker *echt*"
+# Typed markup of every kind must arrive as typed: escaped HTML, no bold, no link.
+OPEN_ANSWER = (
+    'Meer ouderavonden <samen> & vaker *echt* _nu_ <b>x</b> &amp; <a href="https://x.nl">y</a>'
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def test_a_whole_round_on_telegram(database_url: str, clock: FakeClock, tmp_path
         fake.add_user(HUGO, "Hugo")
         for user, name in COLLEAGUES.items():
             fake.add_user(user, name)
-        fake.add_group(GROUP, title="Team De Linde", admins=(ANNA,))
+        fake.add_group(GROUP, title="Team De Linde", admins=(ANNA,), members=tuple(COLLEAGUES))
         with running_bot(
             fake=fake, database_url=database_url, clock=clock, output_dir=tmp_path
         ) as bot:
@@ -177,8 +180,24 @@ def test_a_whole_round_on_telegram(database_url: str, clock: FakeClock, tmp_path
             assert all(len(m.shown()) <= 4096 for m in details)
             shown = "\n".join(m.shown() for m in details)
             assert "1. Vindt de school het belangrijk om samen te werken met ouders?" in shown
-            # Typed text arrives escaped: <samen> and & are shown, not parsed.
-            assert f"– {OPEN_ANSWER.replace('*echt*', 'echt')}" in shown
+            # Typed text arrives as typed: tags, entities and markers shown, not applied.
+            assert f"– {OPEN_ANSWER}" in shown
+            details_html = "".join(
+                c.params["text"]
+                for c in fake.calls_of("sendMessage", chat_id=GROUP)
+                if "Open antwoorden" in c.params["text"]
+            )
+            assert "<b>Open antwoorden</b>" in details_html  # the catalogue's own bold
+            assert "*echt*" in details_html
+            assert "<a " not in details_html
+            # ... also in the member's own summary before sending.
+            summaries = [
+                c.params["text"]
+                for c in fake.calls_of("editMessageText", chat_id=22)
+                if "Samenvatting" in c.params["text"]
+            ]
+            assert summaries
+            assert OPEN_ANSWER in parse_html(summaries[-1])
             for name in ("Anna", "Hugo", *COLLEAGUES.values()):  # the result names no one
                 assert re.search(rf"\b{name}\b", headline.shown() + shown) is None
 
@@ -191,4 +210,6 @@ def test_a_whole_round_on_telegram(database_url: str, clock: FakeClock, tmp_path
             assert document.filename is not None
             assert document.filename.endswith(".xlsx")
             assert any("Excel-bestand" in m.shown() for m in fake.chat_messages(ANNA))
+            # Delivered, so no copy of it stays behind on the bot's disk.
+            fake.wait_for(lambda: not list(tmp_path.rglob("*.xlsx")))
             assert not bot.errors

@@ -14,6 +14,7 @@ import pytest
 
 from adapters.telegram.runner import TelegramRunner
 from bot.engine import Engine
+from bot.i18n import Catalogue
 from bot.messages import Destination, Outbound
 from bot.ports import RosterRegistry
 from bot.runner import build_runners, run_all
@@ -114,9 +115,11 @@ class _Driver:
         self.fake.wait_for(lambda: "opdrachten" in self.fake.last_text(ANNA))
         # A scheduled ping from yet another thread reaches the group.
         key = TeamKey(platform="telegram", workspace=str(BOT_ID), team=str(GROUP))
-        ping = Outbound(destination=Destination.team_channel(team=str(GROUP)), text="*Ping*")
+        # A catalogue text, so its *bold* markers become HTML and are not shown.
+        text = Catalogue().t("review.header")
+        ping = Outbound(destination=Destination.team_channel(team=str(GROUP)), text=text)
         self.telegram.deliver(key, [ping])
-        assert self.fake.last_text(GROUP) == "Ping"
+        assert self.fake.last_text(GROUP) == text.strip("*")
 
     def stop(self) -> None:
         """Nothing to stop: run_forever returns by itself."""

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from adapters.files import remove_delivered
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import Origin
 from adapters.slack.logs import api_error_code
@@ -156,6 +157,8 @@ class Delivery:
         attachment = message.image or message.file
         if attachment is not None:
             self._send_with_file(channel, message, attachment, team=channel, origin=origin)
+            if attachment == message.file:
+                remove_delivered(attachment)
             return
         for blocks in prompt_messages(message.text, message.buttons, mentions=mentions):
             self._post(channel, text=fallback(message.text, mentions=mentions), blocks=blocks)
@@ -185,6 +188,8 @@ class Delivery:
             self._send_with_file(
                 channel, message, attachment, team=destination.team, origin=origin
             )
+            if attachment == message.file:
+                remove_delivered(attachment)  # an export: nobody needs the copy on disk now
             return False
         type_answer = None
         if message.free_text:

@@ -1,21 +1,16 @@
-"""Logging without content: ids and error types only, never a message text or answer.
+"""Logging without content: ids and error codes only, never a message text or answer.
 
 Exceptions from the database or the SDK can carry statement parameters or
-request bodies in their messages, so only the exception type and the stack
-frames (code lines, no values) are logged.
+request bodies in their messages, so failures are logged with
+:func:`bot.logging_setup.log_failure` (type and frames), and Web API errors by
+their error code.
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
+from bot.logging_setup import log_failure
 
-
-def log_failure(logger: logging.Logger, what: str, error: BaseException, **ids: object) -> None:
-    """Log that ``what`` failed, with the error type, the stack and ``ids``, nothing else."""
-    where = "".join(traceback.format_tb(error.__traceback__))
-    context = " ".join(f"{name}={value}" for name, value in sorted(ids.items()))
-    logger.error("%s failed: %s %s\n%s", what, type(error).__name__, context, where)
+__all__ = ["api_error_code", "log_failure"]
 
 
 def api_error_code(error: BaseException) -> str:

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.logs import api_error_code
 from bot.messages import Sender
+from bot.ports import RosterUnavailableError as PortRosterUnavailableError
 from storage.keys import TeamKey
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ SLACKBOT = "USLACKBOT"
 MEMBERS_PAGE_SIZE = 200  # Slack's recommended page size for conversations.members
 
 
-class RosterUnavailableError(RuntimeError):
+class RosterUnavailableError(PortRosterUnavailableError):
     """Slack would not list the channel's members (bot not in a private channel)."""
 
     def __init__(self, *, channel: str, code: str) -> None:

@@ -31,6 +31,7 @@ from adapters.slack.texts import team_texts
 from adapters.slack.worker import Worker
 from bot.engine import Engine
 from bot.i18n import Catalogue
+from bot.logging_setup import cap_library_loggers
 from bot.messages import Outbound
 from bot.ports import RosterRegistry
 from storage.keys import TeamKey
@@ -69,7 +70,7 @@ class SlackRunner:
             SlackConfigError: when the variables are incomplete.
         """
         self.config = SlackConfig.from_environ(environ=environ)
-        _quiet_sdk_loggers()
+        cap_library_loggers("slack_sdk", "slack_bolt", "urllib3", "websocket")
         self._grace = shutdown_grace_s
         self._client = make_web_client(config=self.config)
         directory = Directory(client=self._client)
@@ -122,7 +123,12 @@ class SlackRunner:
         close: Callable[[], None]
         try:
             if self.config.mode is SlackMode.HTTP:
-                server = EventsServer(app=self._app, host=self.config.host, port=self.config.port)
+                server = EventsServer(
+                    app=self._app,
+                    secret=self.config.signing_secret or "",
+                    host=self.config.host,
+                    port=self.config.port,
+                )
                 self._server = server
                 server.start()
                 close = server.close
@@ -208,11 +214,3 @@ class SlackRunner:
                 signal.signal(sig, handler)
 
         return restore
-
-
-def _quiet_sdk_loggers() -> None:
-    """The SDKs log request bodies (message texts, answers) at DEBUG: never let them."""
-    for name in ("slack_sdk", "slack_bolt"):
-        sdk_logger = logging.getLogger(name)
-        if sdk_logger.getEffectiveLevel() < logging.INFO:
-            sdk_logger.setLevel(logging.INFO)

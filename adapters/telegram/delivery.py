@@ -26,11 +26,11 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from adapters.files import remove_delivered
+from adapters.telegram.catalogue_markup import Renderer
 from adapters.telegram.markup import (
     deep_link,
     keyboard,
-    plain,
-    to_html,
     url_button,
     valid_start_parameter,
 )
@@ -38,6 +38,7 @@ from adapters.telegram.roster import PLATFORM, TelegramRoster
 from bot.engine import Engine
 from bot.i18n import Catalogue
 from bot.limits import MESSAGE_MAX_CHARS, TELEGRAM_CAPTION_MAX_CHARS, split_text
+from bot.logging_setup import log_failure
 from bot.messages import DestinationKind, Outbound
 from storage.keys import TeamKey
 
@@ -80,8 +81,16 @@ class Delivery:
     """Renders Outbound messages for one bot."""
 
     def __init__(
-        self, *, bot: Bot, engine: Engine, roster: TelegramRoster, bot_username: str
+        self,
+        *,
+        bot: Bot,
+        engine: Engine,
+        roster: TelegramRoster,
+        bot_username: str,
+        renderer: Renderer | None = None,
     ) -> None:
+        """Wire the delivery; ``renderer`` knows the instruments' texts (see catalogue_markup)."""
+        self._render_text = renderer or Renderer()
         self._bot = bot
         self._engine = engine
         self._roster = roster
@@ -106,14 +115,14 @@ class Delivery:
                     await self._to_member(message, origin=origin, batch=batch, depth=depth)
                 else:
                     await self._to_sender(message, origin=origin)
-            except (TelegramError, OSError, ValueError):
-                # Logged with the ids only; the next message still goes out.
-                _LOG.exception("delivering a %s message failed", kind.value)
+            except (TelegramError, OSError, ValueError) as error:
+                # Logged with the type and frames only; the next message still goes out.
+                log_failure(_LOG, f"delivering a {kind.value} message", error)
 
     # ----------------------------------------------------------- destinations
 
     async def _to_group(self, message: Outbound) -> None:
-        chat_id = _chat_id(message.destination.team)
+        chat_id = chat_id_of(message.destination.team)
         if chat_id is None:
             _LOG.warning("team message for a non-numeric chat id dropped")
             return
@@ -136,7 +145,7 @@ class Delivery:
         self, message: Outbound, *, origin: Origin, batch: _Batch, depth: int
     ) -> None:
         user = message.destination.user or ""
-        chat_id = _chat_id(user)
+        chat_id = chat_id_of(user)
         if chat_id is None:
             _LOG.warning("private message for a non-numeric user id dropped")
             return
@@ -156,7 +165,7 @@ class Delivery:
     async def _to_sender(self, message: Outbound, *, origin: Origin) -> None:
         """Only the sender may see it: privately, else as a reply to their command."""
         user = message.destination.user or ""
-        chat_id = _chat_id(user)
+        chat_id = chat_id_of(user)
         if chat_id is not None and not self._roster.is_unreachable(user=user):
             try:
                 await self._render(chat_id, message, text=message.text, markup=None)
@@ -165,7 +174,7 @@ class Delivery:
             else:
                 return
         group = (
-            origin.chat_id if origin.chat_id is not None else _chat_id(message.destination.team)
+            origin.chat_id if origin.chat_id is not None else chat_id_of(message.destination.team)
         )
         if group is None or group == chat_id:
             return
@@ -210,7 +219,7 @@ class Delivery:
             await self._bot.edit_message_text(
                 chat_id=chat_id,
                 message_id=target,
-                text=to_html(message.text),
+                text=self._render_text.html(message.text),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=_NO_PREVIEW,
@@ -239,18 +248,27 @@ class Delivery:
         head: Message | None
         if media and len(text) <= TELEGRAM_CAPTION_MAX_CHARS:
             head = await self._send_media(chat_id, media[0], caption=text, markup=markup)
+            self._sent(message, media[0], head)
             media = media[1:]
         else:
             head = await self._send_text(chat_id, text, markup=markup)
-            caption = _title(text)
+            caption = self._title(text)
             for path in media[:1]:
-                await self._send_media(chat_id, path, caption=caption, markup=None)
+                sent = await self._send_media(chat_id, path, caption=caption, markup=None)
+                self._sent(message, path, sent)
             media = media[1:]
         for path in media:
-            await self._send_media(chat_id, path, caption="", markup=None)
+            sent = await self._send_media(chat_id, path, caption="", markup=None)
+            self._sent(message, path, sent)
         if message.details:
             reply_to = head.message_id if head is not None else None
             await self._send_text(chat_id, message.details, markup=None, reply_to=reply_to)
+
+    @staticmethod
+    def _sent(message: Outbound, path: Path, sent: Message | None) -> None:
+        """An export that Telegram accepted is removed from disk (charts stay for reuse)."""
+        if sent is not None and path == message.file:
+            remove_delivered(path)
 
     async def _send_text(
         self,
@@ -290,8 +308,8 @@ class Delivery:
             )
 
         return await self._call(
-            lambda: send(to_html(chunk), ParseMode.HTML),
-            fallback=lambda: send(plain(chunk), None),
+            lambda: send(self._render_text.html(chunk), ParseMode.HTML),
+            fallback=lambda: send(self._render_text.plain(chunk), None),
         )
 
     async def _send_media(
@@ -323,9 +341,16 @@ class Delivery:
         if not caption:
             return await self._call(lambda: send(None, None))
         return await self._call(
-            lambda: send(to_html(caption), ParseMode.HTML),
-            fallback=lambda: send(plain(caption), None),
+            lambda: send(self._render_text.html(caption), ParseMode.HTML),
+            fallback=lambda: send(self._render_text.plain(caption), None),
         )
+
+    def _title(self, text: str) -> str:
+        """The first line of a long text: the caption of the photo that follows it."""
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        if len(first) <= TELEGRAM_CAPTION_MAX_CHARS:
+            return first
+        return self._render_text.plain(first)[: TELEGRAM_CAPTION_MAX_CHARS - 1] + "…"
 
     async def _call(
         self,
@@ -358,25 +383,18 @@ class Delivery:
         return None
 
 
-def _chat_id(value: str | None) -> int | None:
-    """A chat id from our string ids; None for anything that is not a Telegram id."""
-    if not value:
+def chat_id_of(value: str | None) -> int | None:
+    """A chat id from our string ids; None for anything that is not a Telegram id.
+
+    ASCII digits only (``int()`` would also take "٣" or "+3").
+    """
+    digits = (value or "").removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return int(value or "")
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
     if message_id is None:
         return None
     return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
-
-
-def _title(text: str) -> str:
-    """The first line of a long text: the caption of the photo that follows it."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if len(first) <= TELEGRAM_CAPTION_MAX_CHARS:
-        return first
-    return plain(first)[: TELEGRAM_CAPTION_MAX_CHARS - 1] + "…"

@@ -27,13 +27,16 @@ from telegram.ext import (
 )
 
 from adapters.telegram.admins import AdminCache
-from adapters.telegram.delivery import Delivery, Origin
+from adapters.telegram.delivery import Delivery, Origin, chat_id_of
 from adapters.telegram.markup import valid_start_parameter
+from adapters.telegram.membership import Standing, group_standing, standing_of
 from adapters.telegram.roster import PLATFORM, TelegramRoster, sender_of
 from bot.engine import Engine
-from bot.i18n import Catalogue, available_locales
+from bot.i18n import DEFAULT_LOCALE, Catalogue, available_locales
 from bot.limits import CALLBACK_DATA_MAX_BYTES
+from bot.logging_setup import log_failure
 from bot.messages import Destination, DestinationKind, Inbound, Outbound, Where
+from storage.keys import TeamKey
 
 # Update types the bot asks for: messages, button presses, and membership changes
 # (the bot's own, e.g. a user blocking it; others' where the bot is an administrator).
@@ -46,9 +49,6 @@ REFUSAL_KEYS = (
     "dm.round_closed",
     "dm.bad_grade",
     "dm.no_such_question",
-)
-_IN_GROUP = frozenset(
-    {ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER, ChatMember.RESTRICTED}
 )
 _LOG = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -165,7 +165,7 @@ class Handlers:
         if change is None or change.chat.type == ChatType.PRIVATE:
             return
         user, group = change.new_chat_member.user, str(change.chat.id)
-        if change.new_chat_member.status in _IN_GROUP:
+        if standing_of(change.new_chat_member) is Standing.MEMBER:
             self._roster.seen(group=group, user=user)
         else:
             self._roster.left(group=group, user=user)
@@ -197,6 +197,10 @@ class Handlers:
         if not valid_start_parameter(token):
             await self._delivery.deliver([self._note(user, "join.unknown")], origin=origin)
             return
+        refusal = await self._membership_refusal(update, message, user, token=token)
+        if refusal is not None:
+            await self._delivery.deliver([refusal], origin=origin)
+            return
         replies = await self._run(
             update,
             self._engine.join,
@@ -214,6 +218,49 @@ class Handlers:
                 # Opening the group's link says the member is in that group.
                 self._roster.seen(group=reply.destination.team, user=user)
         await self._delivery.deliver(replies, origin=origin)
+
+    async def _membership_refusal(
+        self, update: Update, message: Message, user: User, *, token: str
+    ) -> Outbound | None:
+        """A private refusal when ``user`` is not in the group of the round ``token`` opens.
+
+        Joining is for members only: a forwarded link must not let anyone in. An
+        unknown token passes (the engine answers it); so does a failing lookup,
+        which the engine's own attempt then reports.
+        """
+        try:
+            found = await asyncio.to_thread(
+                self._engine.store.round_by_token,
+                platform=PLATFORM,
+                workspace=self._roster.workspace,
+                token=token,
+            )
+        except Exception as error:  # noqa: BLE001 - the person hears that it failed
+            log_failure(_LOG, "looking up a join link", error, update=update.update_id)
+            return self._note(user, "telegram.failed")
+        if found is None:
+            return None
+        key, _round = found
+        group = chat_id_of(key.team)
+        standing = (
+            Standing.UNKNOWN
+            if group is None
+            else await group_standing(bot=message.get_bot(), chat_id=group, user_id=user.id)
+        )
+        if standing is Standing.MEMBER:
+            return None
+        _LOG.info(
+            "join link of group %s refused for user %s: %s", key.team, user.id, standing.value
+        )
+        texts = await asyncio.to_thread(team_catalogue, engine=self._engine, team=key)
+        text_key = (
+            "platform.join_not_member"
+            if standing is Standing.NOT_MEMBER
+            else "platform.join_check_failed"
+        )
+        return Outbound(
+            destination=Destination.dm(team="", user=str(user.id)), text=texts.t(text_key)
+        )
 
     async def private_help(self, update: Update, context: Context) -> None:
         """``/help`` in private: how the bot works on Telegram."""
@@ -343,9 +390,9 @@ class Handlers:
         """Call the (synchronous, thread-safe) engine off the event loop; None if it failed."""
         try:
             return await asyncio.to_thread(function, *args, **kwargs)
-        except Exception:
-            # Any engine failure is logged and answered with a notice; the bot keeps serving.
-            _LOG.exception("the engine failed on update %s", update.update_id)
+        except Exception as error:  # noqa: BLE001 - answered with a notice; the bot keeps serving
+            # Exception texts can hold pupil codes or answers: type and frames only.
+            log_failure(_LOG, "the engine", error, update=update.update_id)
             return None
 
     def _with_user_ids(self, message: Message) -> str:
@@ -376,7 +423,14 @@ class Handlers:
     async def on_error(self, update: object, context: Context) -> None:
         """PTB's error handler: log with the update id, never the content."""
         update_id = update.update_id if isinstance(update, Update) else None
-        _LOG.error("handling update %s failed", update_id, exc_info=context.error)
+        if context.error is not None:
+            log_failure(_LOG, "handling an update", context.error, update=update_id)
+
+
+def team_catalogue(*, engine: Engine, team: TeamKey) -> Catalogue:
+    """The team's language for an adapter text (Dutch when unknown)."""
+    settings = engine.store.get_team(key=team)
+    return Catalogue(settings.locale if settings is not None else DEFAULT_LOCALE)
 
 
 def _event_id(update: Update) -> str:

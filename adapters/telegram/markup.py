@@ -1,18 +1,21 @@
 """Our neutral text and buttons as Telegram HTML and inline keyboards.
 
-The engine writes plain text with ``*bold*`` and ``_italic_``; Telegram's HTML
-parse mode is the only one where escaping everything else is simple and complete
-(``<``, ``>`` and ``&``), which matters because open answers are typed by people.
+The engine writes plain text whose catalogue templates mark ``*bold*`` and
+``_italic_``; Telegram's HTML parse mode is the only one where escaping everything
+else is simple and complete (``<``, ``>`` and ``&``), which matters because open
+answers, names and pupil codes are typed by people. Which markers are the
+catalogue's, and so become tags, is decided in
+:mod:`adapters.telegram.catalogue_markup`: markers typed by people stay visible.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from adapters.telegram.catalogue_markup import Renderer
 from bot.limits import TELEGRAM_START_PARAM_MAX_CHARS, check_payload
 from bot.messages import Button
 
@@ -20,26 +23,21 @@ KEYBOARD_ROW_MAX = 6  # Telegram shows six short buttons in a row comfortably
 LONG_LABEL_ROW_MAX = 3  # words like "« vorige" need more room
 SHORT_LABEL_CHARS = 4  # "++", "+/-", "10": answer and grade buttons
 _START_PARAM_RE = re.compile(rf"^[A-Za-z0-9_-]{{1,{TELEGRAM_START_PARAM_MAX_CHARS}}}$")
-# Markers count only at word edges (not beside a letter or digit), so
-# "werkpunt_gemiddelde" or "2 * 3" stay as they are while "_a *b*_" nests.
-_BOLD_RE = re.compile(r"(?<![^\W_]|\*)\*(?=\S)([^*\n]+?)(?<=\S)\*(?![^\W_]|\*)")
-_ITALIC_RE = re.compile(r"(?<![^\W_]|_)_(?=\S)([^_\n]+?)(?<=\S)_(?![^\W_]|_)")
+_RENDERER = Renderer()  # without instrument texts: for callers that have none
 
 
 def to_html(text: str) -> str:
-    """Escape ``text`` for Telegram HTML and turn ``*bold*`` / ``_italic_`` into tags.
+    """Escape ``text`` for Telegram HTML; the catalogue's ``*bold*``/``_italic_`` become tags.
 
     Markers never span lines, so text split at line boundaries converts chunk by
-    chunk without breaking a tag.
+    chunk without breaking a tag. Markers typed by people are shown as typed.
     """
-    escaped = html.escape(text, quote=False)
-    bold = _BOLD_RE.sub(r"<b>\1</b>", escaped)
-    return _ITALIC_RE.sub(r"<i>\1</i>", bold)
+    return _RENDERER.html(text)
 
 
 def plain(text: str) -> str:
-    """The text without our markers: the fallback when Telegram rejects the HTML."""
-    return _ITALIC_RE.sub(r"\1", _BOLD_RE.sub(r"\1", text))
+    """The text without the catalogue's markers: the fallback when Telegram rejects HTML."""
+    return _RENDERER.plain(text)
 
 
 def keyboard(

@@ -17,14 +17,18 @@ from collections.abc import Mapping, Sequence
 
 from adapters.telegram.admins import AdminCache
 from adapters.telegram.application import AnyApplication, announce_commands, build_application
+from adapters.telegram.catalogue_markup import Renderer, instrument_texts
 from adapters.telegram.delivery import Delivery, Origin
 from adapters.telegram.handlers import ALLOWED_UPDATES, Handlers
 from adapters.telegram.roster import PLATFORM, TelegramRoster
 from adapters.telegram.settings import TelegramLimits, TelegramSettings
 from adapters.telegram.webhook import WebhookServer
+from bot.config import load_settings
 from bot.engine import Engine
+from bot.logging_setup import cap_library_loggers
 from bot.messages import Outbound
 from bot.ports import RosterRegistry
+from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 
 DEFAULT_POLL_TIMEOUT_S = 30  # long polling: one idle request per half minute
@@ -60,7 +64,9 @@ class TelegramRunner:
         """
         self._engine = engine
         self._settings = TelegramSettings.from_environ(environ=environ)
-        _quiet_library_loggers()
+        instruments = load_instruments(directories=load_settings(environ=environ).instrument_dirs)
+        self._renderer = Renderer(trusted=instrument_texts(instruments.values()))
+        cap_library_loggers("telegram", "httpx", "httpcore", "tornado")
         self._limits = limits or TelegramLimits()
         self._poll_timeout_s = poll_timeout_s
         self._handle_signals = handle_signals
@@ -158,7 +164,11 @@ class TelegramRunner:
             bot = application.bot
             self.roster.workspace = str(bot.id)
             delivery = Delivery(
-                bot=bot, engine=self._engine, roster=self.roster, bot_username=bot.username
+                bot=bot,
+                engine=self._engine,
+                roster=self.roster,
+                bot_username=bot.username,
+                renderer=self._renderer,
             )
             with self._lock:
                 self._delivery = delivery
@@ -215,15 +225,3 @@ class TelegramRunner:
             await stop_event.wait()
         finally:
             await server.stop()
-
-
-def _quiet_library_loggers() -> None:
-    """Keep the token and message texts out of the logs.
-
-    httpx logs every request URL (``.../bot<token>/sendMessage``) at INFO, and PTB
-    logs request bodies and webhook payloads at DEBUG; our own modules log ids only.
-    """
-    for name, level in (("httpx", logging.WARNING), ("telegram", logging.INFO)):
-        library = logging.getLogger(name)
-        if library.getEffectiveLevel() < level:
-            library.setLevel(level)
