@@ -171,14 +171,14 @@ class PrivateFormatter(logging.Formatter):
         except (TypeError, ValueError, KeyError):
             return f"{template} [arguments withheld]"
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - base name
+    def formatException(self, ei: Any) -> str:  # named by the base class: base name
         """Exception types and stack frames, never an exception's message."""
         _type, error, _tb = ei
         if not isinstance(error, BaseException):
             return ""
         return scrubbed_traceback(error)
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - base name
+    def formatStack(self, stack_info: str) -> str:  # named by the base class: base name
         """Stack info is code locations and code lines only: shown as it is."""
         return stack_info
 

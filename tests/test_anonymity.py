@@ -93,7 +93,7 @@ def uniform(code: str, *, grades: Sequence[int] = (7, 7, 7)) -> Answers:
 
 
 def randomly(seed: int) -> Answers:
-    rng = random.Random(seed)  # noqa: S311 - test data, not a secret
+    rng = random.Random(seed)
     return Answers(
         codes=[rng.choice(CODES) for _ in QUESTIONS],
         grades=[rng.randint(1, 10) for _ in CLUSTERS],
@@ -394,7 +394,7 @@ def test_coarse_labels_never_pin_anyone_for_any_small_group() -> None:
     for others in multisets(CODES, 4):
         for target in multisets(CODES, 2):
             assert pinned_codes(others=others, target=target, codes=CODES, label_of=coarse) is None
-    rng = random.Random(9)  # noqa: S311 - test data
+    rng = random.Random(9)
     responses = [{q: rng.choice(CODES) for q in QUESTIONS} for _ in range(EXACT_MINIMUM - 1)]
     assert pinned_factors(instrument=INSTRUMENT, responses=responses, label_of=coarse) == set()
 
@@ -603,7 +603,7 @@ def test_a_legacy_round_is_frozen_under_the_stricter_minimum(team_factory: TeamF
 
 
 def test_snapshot_json_round_trips() -> None:
-    rng = random.Random(5)  # noqa: S311 - test data
+    rng = random.Random(5)
     responses = [{q: rng.choice(CODES) for q in QUESTIONS} for _ in range(6)]
     result = merge(
         instrument=INSTRUMENT,

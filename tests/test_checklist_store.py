@@ -369,7 +369,7 @@ def test_labels_stay_out_of_sql_logs_and_errors(
     # A database error on the checklist's connection hides its parameters.
     with (
         pytest.raises(StatementError) as error,
-        checklists._sessions.begin() as session,  # noqa: SLF001 - provoking a DB error
+        checklists._sessions.begin() as session,  # provoking a DB error
     ):
         session.execute(
             insert(ChecklistPupilRow).values(

@@ -141,7 +141,7 @@ class Listeners:
         except RosterUnavailableError as error:
             logger.warning("roster of %s unavailable: %s", error.channel, error.code)
             messages = [self._notice(event, "slack.roster_failed")]
-        except Exception as error:  # noqa: BLE001 - the person still hears something went wrong
+        except Exception as error:  # broad on purpose: the person still hears something went wrong
             log_failure(logger, "command", error, team=event.team, user=user)
             messages = [self._notice(event, "slack.failed")]
         direct, fan_out = split_fan_out(messages)
@@ -180,7 +180,7 @@ class Listeners:
     def _handle(self, event: Inbound, *, origin: Origin) -> None:
         try:
             messages = self._engine.handle(event)
-        except Exception as error:  # noqa: BLE001 - the member still hears something went wrong
+        except Exception as error:  # broad on purpose: the member still hears something went wrong
             log_failure(logger, "DM event", error, user=event.sender.user)
             messages = [self._notice(event, "slack.failed")]
         self._delivery.deliver(messages, origin=origin)

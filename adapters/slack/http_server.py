@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = REQUEST_TIMEOUT_S  # a client that sends less than it announced is cut off
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_POST(self) -> None:  # named by the base class: the name http.server dispatches to
         """Check size and signature, then pass the request to Bolt and write its response."""
         target, _, query = self.path.partition("?")
         if target != self.server.events_path:
@@ -138,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(content)
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_GET(self) -> None:  # named by the base class: the name http.server dispatches to
         """Nothing to see here (Slack only POSTs)."""
         self._reply(404)
 
@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+    def log_message(self, format: str, *args: Any) -> None:  # base signature
         """Request lines go to logging (method, path, status: no payloads)."""
         logger.debug("%s " + format, self.address_string(), *args)
 

@@ -101,7 +101,7 @@ class Worker:
                 job = self._queues[key].popleft()
             try:
                 job()
-            except Exception as error:  # noqa: BLE001 - one failed job must not kill the thread
+            except Exception as error:  # broad on purpose: one failed job must not kill the thread
                 log_failure(logger, "background job", error, key=key)
             with self._lock:
                 self._outstanding -= 1
