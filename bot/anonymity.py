@@ -285,6 +285,17 @@ class Difference:
         return self.low <= minimum - 1 and self.high >= 1
 
 
+def comparison_minimum(minimum: int) -> int:
+    """How many people two exact rounds must at least differ by to be shown side by side.
+
+    The difference of two exact results is itself an exact result of the people who
+    joined or left (if the others answered alike). So it needs what any exact result
+    needs, ``EXACT_MINIMUM``, even in a team whose minimum is lower: with a minimum
+    of 3, three joiners of whom two collude would otherwise expose the third.
+    """
+    return max(minimum, EXACT_MINIMUM)
+
+
 def difference(*, earlier: Fingerprints, members: Collection[str]) -> Difference:
     """Compare the new round's members (plain identities) with an earlier round's."""
     now = {fingerprint(salt=earlier.salt, member=member) for member in members}

@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.checklist_results import COARSE_FLOOR, ChecklistResults, round_name
 from bot.checklist_service import ChecklistService, default_checklist
 from bot.clock import Clock
-from bot.commands import parse_command
+from bot.commands import CHECKLIST_START_WORDS, parse_command
 from bot.deadline import DeadlineError, looks_like_date, parse_deadline
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound
@@ -40,7 +40,7 @@ from storage.store import Store
 
 _LOG = logging.getLogger(__name__)
 
-_START = frozenset({"start", "begin", "open"})
+_START = CHECKLIST_START_WORDS  # the words that also found a team (bot/commands.py)
 _CLOSE = frozenset({"sluit", "close", "afsluiten"})
 _STATUS = frozenset({"status", "stand"})
 _HELP = frozenset({"help", "hulp"})

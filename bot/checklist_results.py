@@ -587,6 +587,21 @@ def _short_round(round_: ChecklistRound) -> str:
 # ------------------------------------------------------------------ the service
 
 
+def minimum_of(round_: ChecklistRound, *, team: Team) -> int:
+    """The minimum a round's team figures are shown under.
+
+    A closed round keeps the minimum of the moment it closed, so lowering the
+    minimum later (for round 2, say) never reveals round 1's figures that were
+    hidden then. A round closed before that was recorded gets the stricter of the
+    current minimum and ``EXACT_MINIMUM``; an open round follows the team.
+    """
+    if round_.is_open:
+        return team.min_respondents
+    if round_.min_respondents is not None:
+        return round_.min_respondents
+    return max(team.min_respondents, EXACT_MINIMUM)
+
+
 class ChecklistResults:
     """Loads what a round shows from the store and turns it into messages."""
 
@@ -610,7 +625,7 @@ class ChecklistResults:
             checklist=self._checklist,
             per_teacher=self._checklists.team_scores(key=team.key, round_id=round_.id),
             teachers=len(self._checklists.teachers(key=team.key)),
-            min_respondents=team.min_respondents,
+            min_respondents=minimum_of(round_, team=team),
             previous=previous,
         )
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from adapters.console import (
     DEFAULT_MEMBERS,
     ConsoleAdapter,
@@ -46,6 +48,12 @@ NO_KEY_WARNING = (
 )
 
 
+DATABASE_DOWN = (
+    "quickscan: de database is niet bereikbaar; controleer QUICKSCAN_DATABASE_URL (of "
+    "--database) en of de databaseserver draait\n"
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = _parser()
@@ -72,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Both messages name the variable, never a key or a stored value.
         sys.stderr.write(f"quickscan: {error}\n")
         return 2
+    except (OperationalError, InterfaceError):
+        # Not the error's text: it can quote the URL with its password, or SQL.
+        sys.stderr.write(DATABASE_DOWN)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -127,14 +127,11 @@ class Engine:
                 return [input_guard.failure_reply(event, error)]
 
     def _screened(self, event: Inbound) -> list[Outbound]:
-        """Refuse unusable text, ignore redeliveries, then route."""
-        if input_guard.addressed(event):
-            reason = input_guard.refusal_key(event)
-            if reason is not None:
-                key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-                team = self.store.get_team(key=key) if event.team else None
-                texts = Catalogue(team.locale if team else "nl")
-                return [input_guard.refusal(event, key=reason, texts=texts)]
+        """Ignore redeliveries, refuse unusable text, then route.
+
+        Redeliveries first: a platform retrying a refused message must not get the
+        sender a second refusal.
+        """
         if event.event_id is not None and not self.store.claim_event(
             platform=event.platform,
             workspace=event.workspace,
@@ -142,6 +139,13 @@ class Engine:
             now=self._clock.now(),
         ):
             return []
+        if input_guard.addressed(event):
+            reason = input_guard.refusal_key(event)
+            if reason is not None:
+                key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+                team = self.store.get_team(key=key) if event.team else None
+                texts = Catalogue(team.locale if team else "nl")
+                return [input_guard.refusal(event, key=reason, texts=texts)]
         return self._route(event)
 
     def tick(self) -> list[Outbound]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from dataclasses import replace
-from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from bot import logging_setup
 from bot.commands import is_command
 from bot.i18n import Catalogue
 from bot.messages import Destination, Inbound, Outbound, Sender, Where
@@ -121,19 +120,15 @@ def event_kind(event: Inbound) -> str:
 
 
 def log_failure(error: BaseException, event: Inbound) -> None:
-    """Log an unexpected failure: exception type, event kind and where it was raised.
+    """Log an unexpected failure: event kind, platform, exception type and frames.
 
-    No message, no traceback text: an exception's message can quote the input (an
-    answer, a pupil code, an SQL parameter), and logs must never hold those.
+    No message: an exception's message can quote the input (an answer, a pupil
+    code, an SQL parameter), and logs must never hold those. The one helper for
+    that is :func:`bot.logging_setup.log_failure`.
     """
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
-    _LOG.error(
-        "handling a %s event on %s failed: %s at %s",
-        event_kind(event),
-        event.platform[:32] if is_safe_text(event.platform) else "?",
-        type(error).__name__,
-        where,
+    platform = event.platform[:32] if is_safe_text(event.platform) else "?"
+    logging_setup.log_failure(
+        _LOG, f"handling a {event_kind(event)} event", error, platform=platform
     )
 
 

@@ -10,7 +10,6 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.commands import parse_command, starts_a_round
 from bot.limits import BUTTON_LABEL_MAX_CHARS, check_payload
 from bot.report import TeamReport
 
@@ -61,17 +60,6 @@ class Inbound:
     event_id: str | None = None
     sender_is_admin: bool = False
     admins_known: bool = False
-
-
-def founder_of(event: Inbound) -> str | None:
-    """Who becomes a new team's first coordinator: whoever first starts a round.
-
-    Typing ``help`` or ``status`` first must not make anyone coordinator. Where the
-    platform names the channel's admins (Telegram), only an admin can found a team.
-    """
-    if event.admins_known and not event.sender_is_admin:
-        return None
-    return event.sender.user if starts_a_round(parse_command(event.text)) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,10 +79,12 @@ class MemberRights:
         store: Store,
         checklist: ChecklistPersonalData,
         fingerprints: Fingerprints,
+        snapshots: Snapshots,
         output_dir: Path,
         clock: Clock,
     ) -> None:
         self._store = store
+        self._snapshots = snapshots
         self._members = MemberData(store=store)
         self._checklist = checklist
         self._fingerprints = fingerprints
@@ -145,6 +147,7 @@ class MemberRights:
     def _forget(self, event: Inbound, texts: Catalogue) -> str:
         where = {"platform": event.platform, "workspace": event.workspace}
         user = event.sender.user
+        self._freeze_before_erasure(**where, user=user)
         forgotten = self._members.forget(**where, user=user)
         pupils = self._checklist.forget_teacher(**where, user=user)
         self._fingerprints.forget_member(**where, user=user)
@@ -164,6 +167,26 @@ class MemberRights:
                 teams=", ".join(forgotten.last_coordinator_of),
             )
         return text
+
+    def _freeze_before_erasure(self, *, platform: str, workspace: str, user: str) -> None:
+        """Snapshot the member's closed rounds that have none, while their answers exist.
+
+        A round closed before snapshots existed is frozen on its first later view;
+        frozen after the erasure, its figures would differ from the close post by
+        exactly this member's answers. A round whose instrument is no longer
+        installed cannot be shown at all, so erasure goes ahead (as in retention).
+        """
+        for key, round_id in self._members.unfrozen_rounds(
+            platform=platform, workspace=workspace, user=user
+        ):
+            team = self._store.get_team(key=key)
+            round_ = self._store.get_round(key=key, round_id=round_id)
+            if team is None or round_ is None:
+                continue
+            try:
+                self._snapshots.ensure_snapshot(team=team, round_=round_)
+            except LookupError:
+                log.warning("erasure: round %d could not be frozen first", round_id)
 
     # ------------------------------------------------------------------ helpers
 
@@ -227,6 +250,7 @@ def build_privacy(
         store=store,
         checklist=checklists,
         fingerprints=ResultStore(engine=store.engine),
+        snapshots=snapshots,
         output_dir=output_dir,
         clock=clock,
     )

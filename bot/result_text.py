@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.anonymity import EXACT_MINIMUM, Tier
+from bot.anonymity import EXACT_MINIMUM, Tier, comparison_minimum
 from bot.i18n import Catalogue
 from bot.labels import Label
 from bot.merge import Distribution
@@ -48,7 +48,8 @@ def render_report(*, report: TeamReport, texts: Catalogue) -> tuple[str, str | N
     ]
     if result.tier is Tier.NONE:
         if result.labels_withheld and result.respondents >= result.min_respondents:
-            lines += ["", texts.t("anonymity.withheld", minimum=result.min_respondents)]
+            compared = comparison_minimum(result.min_respondents)
+            lines += ["", texts.t("anonymity.withheld", minimum=compared)]
         else:
             lines += ["", texts.t("result.too_few", minimum=result.min_respondents)]
         return "\n".join(lines), None
@@ -74,7 +75,8 @@ def _coarse(report: TeamReport, texts: Catalogue) -> list[str]:
     result = report.result
     lines = ["", texts.t("anonymity.coarse_intro", exact=EXACT_MINIMUM)]
     if result.compared:
-        lines.append(texts.t("anonymity.compared", minimum=result.min_respondents))
+        compared = comparison_minimum(result.min_respondents)
+        lines.append(texts.t("anonymity.compared", minimum=compared))
     lines.append("")
     if result.coarse_labels:
         lines += [

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.anonymity import Tier, difference, fingerprints_of
+from bot.anonymity import Tier, comparison_minimum, difference, fingerprints_of
 from bot.chart import factor_chart, item_chart
 from bot.clock import Clock
 from bot.export import export_workbook
@@ -193,7 +193,9 @@ class Results:
             if p.submitted_at is not None
         ]
         earlier = self._earlier(team=team, round_=round_)
-        downgrade = _downgrade(earlier=earlier, members=members, minimum=minimum)
+        downgrade = _downgrade(
+            earlier=earlier, members=members, minimum=comparison_minimum(minimum)
+        )
         result = merge(
             instrument=instrument,
             responses=self._store.submitted_answers(key=key, round_id=round_.id),
@@ -256,8 +258,10 @@ def _downgrade(
 ) -> Downgrade | None:
     """The comparison with every earlier round that published exact figures.
 
-    When the respondents differ by 1 .. minimum - 1 people, the two results side by
-    side would show those few people's answers: the new round is coarse at most.
+    When the respondents differ by 1 .. minimum - 1 people (``minimum`` is
+    :func:`~bot.anonymity.comparison_minimum`: never below the exact tier's 5), the
+    two results side by side would show those few people's answers: the new round
+    is coarse at most.
     If someone of the exact round may have left, even coarse labels could tell what
     they answered (the exact counts minus the rest), so only participation is shown.
     """

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.messages import Inbound, founder_of
+from bot.commands import parse_command, starts_a_round
+from bot.messages import Inbound
 from storage.keys import TeamKey
 from storage.records import Team
 from storage.store import Store
@@ -36,3 +37,14 @@ def ensure_team_for(*, store: Store, event: Inbound, now: datetime) -> Team:
     ):
         store.add_coordinator(key=key, user=founder, added_by=founder, now=now)
     return team
+
+
+def founder_of(event: Inbound) -> str | None:
+    """Who becomes a new team's first coordinator: whoever first starts a round.
+
+    Typing ``help`` or ``status`` first must not make anyone coordinator. Where the
+    platform names the channel's admins (Telegram), only an admin can found a team.
+    """
+    if event.admins_known and not event.sender_is_admin:
+        return None
+    return event.sender.user if starts_a_round(parse_command(event.text)) else None

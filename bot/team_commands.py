@@ -317,7 +317,10 @@ class TeamCommands:
         self, event: Inbound, key: TeamKey, team: Team, command: Command, texts: Catalogue
     ) -> list[Outbound]:
         named = ", ".join(self._store.coordinators(key=key))
-        coordinators = named or texts.t("help.admins_only")
+        # Nobody named yet: on Telegram the group's admins manage the team; elsewhere
+        # whoever first starts a round becomes coordinator (there are no admins to name).
+        nobody = "help.admins_only" if event.admins_known else "input.help_no_coordinator"
+        coordinators = named or texts.t(nobody)
         # The retention policy is part of the help, so every member can see it.
         privacy = texts.t(
             "privacy.help",

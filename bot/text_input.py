@@ -24,8 +24,10 @@ ELLIPSIS = "…"
 # announcements, so they are cleaned and capped like any other text.
 DISPLAY_NAME_MAX_CHARS = 64
 
-# A user reference typed in a command (``/quickscan coordinator @naam``).
-USER_REF_MAX_CHARS = 64
+# A user reference typed in a command (``/quickscan coordinator @naam``). It is
+# announced in the channel, so it is held to the echo limit; platform ids (Slack
+# ``U…``, Telegram numbers and usernames of at most 32) and console names fit.
+USER_REF_MAX_CHARS = QUOTE_MAX_CHARS
 
 # Any message the bot reads is at most as long as one it may send (Telegram's own
 # message limit); longer input is refused before it reaches a command or the database.
@@ -39,6 +41,10 @@ OPEN_ANSWER_MAX_CHARS = 1000
 _MAX_DIGITS = 9
 _ASCII_INT = re.compile(rf"[0-9]{{1,{_MAX_DIGITS}}}", re.ASCII)
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
+# Bidi embeddings, overrides and isolates: in a shown name or echo they reverse or
+# reorder the rest of the bot's sentence ("\u202eevE heeft ... gestart"). Stored text
+# keeps them (an answer in Arabic or Hebrew may need them); shown names drop them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def parse_bounded_int(text: str, *, low: int, high: int) -> int | None:
@@ -73,7 +79,8 @@ def _is_safe_char(char: str) -> bool:
 
 
 def clean(text: str) -> str:
-    """``text`` without control characters and lone surrogates (line breaks become spaces).
+    """``text`` without control characters, bidi overrides and lone surrogates (line
+    breaks become spaces).
 
     For text the bot shows but did not ask for (names, echoes), where refusing is
     not an option.
@@ -81,7 +88,7 @@ def clean(text: str) -> str:
     kept = (
         " " if char in _ALLOWED_CONTROLS else char
         for char in text
-        if char in _ALLOWED_CONTROLS or _is_safe_char(char)
+        if char in _ALLOWED_CONTROLS or (_is_safe_char(char) and char not in _BIDI_CONTROLS)
     )
     return "".join(kept)
 

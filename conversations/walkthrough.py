@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.i18n import Catalogue
 from bot.merge import grade_item_id, open_item_id
 from bot.messages import Destination, Inbound, Outbound
-from bot.text_input import OPEN_ANSWER_MAX_CHARS, is_safe_text, parse_bounded_int
+from bot.text_input import OPEN_ANSWER_MAX_CHARS, parse_bounded_int
 from conversations.instrument import Quickscan
 from conversations.payloads import Action, Verb, decode
 from conversations.prompts import Turn, dm, invitation, prompt
@@ -35,7 +35,8 @@ _VERBS_BY_STATE: dict[ParticipationState, frozenset[Verb]] = {
     S.REVIEW: frozenset({Verb.SEND, Verb.BACK, Verb.PAUSE}),
     S.SUBMITTED: frozenset({Verb.EDIT}),
 }
-# ASCII digits only and fullmatch: "wijzig ３" or "wijzig 12\n" is no jump.
+# ASCII digits only: "wijzig ３" or "wijzig ²" is no jump (the typed text is
+# stripped and single-spaced before it is matched, so spacing does not matter).
 _JUMP_RE = re.compile(r"(?:wijzig|vraag|edit|question) ([0-9]{1,3})", re.ASCII)
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
 
@@ -229,17 +230,15 @@ def _reply(event: Inbound, text: str) -> Outbound:
 
 
 def _refuse_open_answer(turn: Turn, answer: str) -> list[Outbound] | None:
-    """Why an open answer cannot be stored (too long, unstorable characters), or None.
+    """Why an open answer is too long to store, or None.
 
     Nothing is stored then: a cut-off answer would say something the member did
-    not write, and PostgreSQL refuses NUL in text anyway.
+    not write. (NUL and control characters never get this far: the engine's
+    ``bot.input_guard`` refuses them for every message.)
     """
-    if len(answer) > OPEN_ANSWER_MAX_CHARS:
-        text = turn.texts.t("input.open_too_long", length=len(answer), max=OPEN_ANSWER_MAX_CHARS)
-    elif not is_safe_text(answer):
-        text = turn.texts.t("input.unsafe")
-    else:
+    if len(answer) <= OPEN_ANSWER_MAX_CHARS:
         return None
+    text = turn.texts.t("input.open_too_long", length=len(answer), max=OPEN_ANSWER_MAX_CHARS)
     return [dm(turn.participation, text)]
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.checklist_models import (
@@ -32,6 +32,7 @@ from storage.checklist_models import (
 from storage.checklist_records import TeacherState
 from storage.crypto import FieldCipher
 from storage.models import TeamRow
+from storage.queries import rowcount
 
 SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 """School years and their end are Dutch dates, whatever the server's time zone."""
@@ -116,20 +117,29 @@ def purge_expired(session: Session, *, now: datetime) -> int:
 
     A pupil entered before 1 August of the current school year belongs to a school
     year that is over. A teacher's ``keep_until`` in the future protects their whole
-    class; one that has passed is cleared with the data.
+    class for one school year more, never longer: choosing "keep" again in that
+    extra year moves ``keep_until`` on for the class entered then, but a pupil
+    entered two school years ago goes all the same. A ``keep_until`` that has passed
+    is cleared with the data.
 
     Returns:
         How many pupils were deleted.
     """
-    threshold = school_year_start(school_year_of(now))
+    year = school_year_of(now)
+    threshold = school_year_start(year)
     expiring = select(ChecklistTeacherRow.id).where(
         or_(ChecklistTeacherRow.keep_until.is_(None), ChecklistTeacherRow.keep_until <= now)
     )
     pupil_ids = list(
         session.scalars(
             select(ChecklistPupilRow.id).where(
-                ChecklistPupilRow.teacher_id.in_(expiring),
-                ChecklistPupilRow.created_at < threshold,
+                or_(
+                    and_(
+                        ChecklistPupilRow.teacher_id.in_(expiring),
+                        ChecklistPupilRow.created_at < threshold,
+                    ),
+                    ChecklistPupilRow.created_at < school_year_start(year - 1),
+                )
             )
         )
     )
@@ -261,20 +271,56 @@ def rotate(session: Session, *, cipher: FieldCipher, key_of: Any) -> int:
     plain label to its lookup key (the store's rule), so the unique constraint keeps
     working after the key changed.
 
+    The bot keeps running meanwhile: every new value is computed first, then written
+    with an UPDATE that only applies if the row still holds what was read. A step a
+    teacher changed (or a pupil removed) in between is left alone, never overwritten
+    with the re-sealed old text; running the rotation again picks it up.
+
     Returns:
         How many rows changed.
     """
     if not cipher.enabled:
         return 0
-    changed = 0
-    for pupil in session.scalars(select(ChecklistPupilRow)):
-        label = cipher.rotate(pupil.label) if cipher.needs_rotation(pupil.label) else pupil.label
+    pupils = []
+    for pupil_id, stored, stored_key in session.execute(
+        select(ChecklistPupilRow.id, ChecklistPupilRow.label, ChecklistPupilRow.label_key)
+    ).all():
+        label = cipher.rotate(stored) if cipher.needs_rotation(stored) else stored
         lookup = key_of(cipher.open(label))
-        if label != pupil.label or lookup != pupil.label_key:
-            pupil.label, pupil.label_key = label, lookup
-            changed += 1
-    for step in session.scalars(select(ChecklistStepRow)):
-        if cipher.needs_rotation(step.text):
-            step.text = cipher.rotate(step.text)
-            changed += 1
+        if label != stored or lookup != stored_key:
+            pupils.append((pupil_id, stored, stored_key, label, lookup))
+    steps = [
+        (round_id, pupil_id, stored, cipher.rotate(stored))
+        for round_id, pupil_id, stored in session.execute(
+            select(ChecklistStepRow.round_id, ChecklistStepRow.pupil_id, ChecklistStepRow.text)
+        ).all()
+        if cipher.needs_rotation(stored)
+    ]
+    changed = 0
+    for pupil_id, stored, stored_key, label, lookup in pupils:
+        changed += rowcount(
+            session.execute(
+                update(ChecklistPupilRow)
+                .where(
+                    ChecklistPupilRow.id == pupil_id,
+                    ChecklistPupilRow.label == stored,
+                    ChecklistPupilRow.label_key == stored_key,
+                )
+                .values(label=label, label_key=lookup)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    for round_id, pupil_id, stored, text in steps:
+        changed += rowcount(
+            session.execute(
+                update(ChecklistStepRow)
+                .where(
+                    ChecklistStepRow.round_id == round_id,
+                    ChecklistStepRow.pupil_id == pupil_id,
+                    ChecklistStepRow.text == stored,
+                )
+                .values(text=text)
+                .execution_options(synchronize_session=False)
+            )
+        )
     return changed

@@ -111,6 +111,9 @@ class ChecklistRoundRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The team's minimum of teachers when the round closed: its team figures stay as
+    # they were shown then, whatever the minimum is changed to later (docs/privacy.md).
+    min_respondents: Mapped[int | None] = mapped_column(Integer)
 
 
 class ChecklistScoreRow(Base):

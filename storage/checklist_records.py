@@ -102,6 +102,9 @@ class ChecklistRound:
     opened_at: datetime
     deadline: datetime | None
     closed_at: datetime | None
+    min_respondents: int | None = None
+    """The team's minimum when the round closed (None while open, or closed before it
+    was recorded)."""
 
     @property
     def is_open(self) -> bool:

@@ -109,6 +109,7 @@ def _round_record(row: ChecklistRoundRow) -> ChecklistRound:
         opened_at=row.opened_at,
         deadline=row.deadline,
         closed_at=row.closed_at,
+        min_respondents=row.min_respondents,
     )
 
 
@@ -656,7 +657,12 @@ class ChecklistStore:
                     ChecklistRoundRow.status == _OPEN,
                     ChecklistRoundRow.team_id == (team.id if team is not None else -1),
                 )
-                .values(status=_CLOSED, closed_at=now)
+                .values(
+                    status=_CLOSED,
+                    closed_at=now,
+                    # Frozen with the round: a later, lower minimum opens nothing of it.
+                    min_respondents=team.min_respondents if team is not None else None,
+                )
                 .execution_options(synchronize_session=False)
             )
             if _rowcount(result) != 1:

@@ -19,8 +19,10 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.checklist_lifecycle import ERASED_USER
 from storage.checklist_models import ChecklistRoundRow
-from storage.models import CoordinatorRow, ParticipationRow, RoundRow, TeamRow
+from storage.keys import TeamKey
+from storage.models import CoordinatorRow, ParticipationRow, RoundResultRow, RoundRow, TeamRow
 from storage.queries import delete_participations, rowcount
+from storage.records import RoundStatus
 from storage.store import Store
 
 
@@ -155,6 +157,37 @@ class MemberData:
                     select(TeamRow.team_ref).where(TeamRow.id.in_(alone)).order_by(TeamRow.id)
                 )
             )
+
+    def unfrozen_rounds(
+        self, *, platform: str, workspace: str, user: str
+    ) -> list[tuple[TeamKey, int]]:
+        """Closed rounds ``user`` took part in whose result has no snapshot yet.
+
+        Rounds closed before snapshots existed are frozen on first view. Erasing the
+        member's answers before that would freeze a result without them, and that
+        result next to the close post (computed with them) would show their answers
+        by difference; ``bot/privacy.py`` freezes these rounds before ``forget``.
+        """
+        with self._sessions.begin() as session:
+            rows = session.execute(
+                select(TeamRow.team_ref, RoundRow.id)
+                .join(TeamRow, TeamRow.id == RoundRow.team_id)
+                .join(ParticipationRow, ParticipationRow.round_id == RoundRow.id)
+                .where(
+                    ParticipationRow.user_ref == user,
+                    TeamRow.platform == platform,
+                    TeamRow.workspace == workspace,
+                    RoundRow.status == RoundStatus.CLOSED.value,
+                    ~select(RoundResultRow.round_id)
+                    .where(RoundResultRow.round_id == RoundRow.id)
+                    .exists(),
+                )
+                .order_by(RoundRow.id)
+            ).all()
+        return [
+            (TeamKey(platform=platform, workspace=workspace, team=team_ref), round_id)
+            for team_ref, round_id in rows
+        ]
 
     def forget(self, *, platform: str, workspace: str, user: str) -> Forgotten:
         """Erase ``user``'s quickscan rows in the workspace, in one transaction.

@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 
 from storage.keys import TeamKey
 from storage.models import RoundResultRow, RoundRow, TeamRow
-from storage.queries import dialect_insert, team_filter
+from storage.queries import dialect_insert, rowcount, team_filter
 
 FINGERPRINTS = "fingerprints"
 """Snapshot member: ``{"salt": hex, "hashes": [hex, ...], "forgotten": int}``."""
@@ -96,29 +96,45 @@ class ResultStore:
         counts the removal in ``forgotten``, so later comparisons treat that round's
         respondents as uncertain by one and stay on the safe side.
 
+        Each snapshot is rewritten only if it still holds what was read: two members
+        erased at the same moment (two processes) would otherwise each write back
+        the JSON they read, and one of them would get their fingerprint back. A
+        snapshot changed meanwhile is read again and the removal redone.
+
         Returns:
             The number of snapshots that held the member's fingerprint.
         """
         member = member_identity(platform=platform, workspace=workspace, user=user)
-        changed = 0
         with self._sessions.begin() as session:
-            rows = session.execute(
-                select(RoundResultRow.round_id, RoundResultRow.snapshot)
-                .join(RoundRow, RoundRow.id == RoundResultRow.round_id)
-                .join(TeamRow, TeamRow.id == RoundRow.team_id)
-                .where(TeamRow.platform == platform, TeamRow.workspace == workspace)
-            ).all()
-            for round_id, stored in rows:
-                updated = _without(stored, member=member)
-                if updated is None:
-                    continue
-                session.execute(
-                    update(RoundResultRow)
-                    .where(RoundResultRow.round_id == round_id)
-                    .values(snapshot=updated)
+            round_ids = list(
+                session.scalars(
+                    select(RoundResultRow.round_id)
+                    .join(RoundRow, RoundRow.id == RoundResultRow.round_id)
+                    .join(TeamRow, TeamRow.id == RoundRow.team_id)
+                    .where(TeamRow.platform == platform, TeamRow.workspace == workspace)
+                    .order_by(RoundResultRow.round_id)
                 )
-                changed += 1
-        return changed
+            )
+        return sum(self._forget_in(round_id=round_id, member=member) for round_id in round_ids)
+
+    def _forget_in(self, *, round_id: int, member: str) -> int:
+        """Remove ``member``'s fingerprint from one snapshot; 1 if it was there."""
+        while True:
+            with self._sessions.begin() as session:
+                stored = session.scalars(
+                    select(RoundResultRow.snapshot).where(RoundResultRow.round_id == round_id)
+                ).one_or_none()
+                updated = None if stored is None else _without(stored, member=member)
+                if stored is None or updated is None:
+                    return 0
+                written = session.execute(
+                    update(RoundResultRow)
+                    .where(RoundResultRow.round_id == round_id, RoundResultRow.snapshot == stored)
+                    .values(snapshot=updated)
+                    .execution_options(synchronize_session=False)
+                )
+                if rowcount(written) == 1:
+                    return 1
 
 
 def _without(stored: str, *, member: str) -> str | None:

@@ -389,6 +389,13 @@ class FakeTelegram:
             chat = self._private_chat(user_id)
             return self._enqueue({"message": self._user_message(chat, user, text)})
 
+    def send_private_location(self, user_id: int) -> dict[str, Any]:
+        """The user shares a location in private: a message without any text."""
+        with self._cond:
+            data = self._textless_message(self._private_chat(user_id), self.users[user_id])
+            data["location"] = {"latitude": 51.92, "longitude": 4.48}
+            return self._enqueue({"message": data})
+
     def send_group(self, user_id: int, chat_id: int, text: str) -> dict[str, Any]:
         """The user writes in a group; only members can, so one not known yet becomes one."""
         with self._cond:
@@ -420,14 +427,7 @@ class FakeTelegram:
         with self._cond:
             chat, user = self.chats[chat_id], self.users[user_id]
             chat.members[user_id] = "left"
-            message = FakeMessage(
-                chat_id=chat.id,
-                message_id=self._new_message_id(chat),
-                sender_id=user.id,
-                date=int(time.time()),
-            )
-            self.messages[(chat.id, message.message_id)] = message
-            data = self._message_json(message)
+            data = self._textless_message(chat, user)
             data["left_chat_member"] = user.as_json()
             return self._enqueue({"message": data})
 
@@ -799,6 +799,17 @@ class FakeTelegram:
         message_id = chat.next_message_id
         chat.next_message_id += 1
         return message_id
+
+    def _textless_message(self, chat: FakeChat, user: FakeUser) -> dict[str, Any]:
+        """A recorded message of ``user`` without text; the caller adds what it carries."""
+        message = FakeMessage(
+            chat_id=chat.id,
+            message_id=self._new_message_id(chat),
+            sender_id=user.id,
+            date=int(time.time()),
+        )
+        self.messages[(chat.id, message.message_id)] = message
+        return self._message_json(message)
 
     def _user_message(self, chat: FakeChat, user: FakeUser, text: str) -> dict[str, Any]:
         message = FakeMessage(

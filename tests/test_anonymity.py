@@ -10,6 +10,7 @@ left, open answers count their writers, and the snapshot is storage-safe.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,7 @@ from bot.anonymity import (
     Tier,
     coarse_label,
     coarse_safe_scale,
+    fingerprints_of,
     multisets,
     pinned_codes,
     pinned_factors,
@@ -38,10 +40,11 @@ from bot.report import build_report
 from bot.result_text import render_report
 from bot.snapshot import RoundSnapshot
 from conversations.instrument import Quickscan, load_instruments
+from storage import result_store
 from storage.keys import TeamKey
 from storage.models import AnswerRow, ParticipationRow, RoundResultRow
 from storage.records import ParticipationState
-from storage.result_store import ResultStore
+from storage.result_store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from storage.store import Store
 from tests.conftest import FakeClock
 from tests.test_team_result import sheet_text
@@ -458,6 +461,29 @@ def test_a_changed_team_of_at_least_the_minimum_gets_exact_figures_and_no_false_
     assert fresh.report.result.tier is Tier.EXACT
 
 
+def test_three_joiners_are_not_exposed_in_a_team_with_minimum_three(
+    team_factory: TeamFactory,
+) -> None:
+    """Two exact posts differing by three people are exact figures of those three."""
+    team = team_factory(NAMES[:6])
+    team.say("/quickscan minimum 3")
+    answers = {name: randomly(90 + i) for i, name in enumerate(NAMES[:6])}
+    first = post_of(team.play(answers))
+    assert first.report is not None
+    assert first.report.result.tier is Tier.EXACT
+
+    team.roster.users = [*NAMES, "ines"]
+    joined = {"gijs": uniform("++"), "hana": uniform("++"), "ines": uniform("--")}
+    second = post_of(team.play({**answers, **joined}))
+    assert second.report is not None
+    assert second.report.result.tier is Tier.COARSE
+    assert second.report.result.compared
+    assert second.report.trend == ()
+    assert "minder dan 5 personen" in second.text
+    for replies in team.views().values():
+        assert public(replies) == []
+
+
 def test_forgetting_a_member_keeps_the_figures_and_stays_on_the_safe_side(
     team_factory: TeamFactory,
 ) -> None:
@@ -570,6 +596,51 @@ def test_two_concurrent_snapshot_saves_keep_one(database_url: str, clock: FakeCl
         assert stores[1].load(key=KEY, round_id=round_.id) == rows[0]
         assert stores[0].has_snapshot(round_id=round_.id)
         assert not stores[0].has_snapshot(round_id=round_.id + 1)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_members_forgotten_at_once_both_leave_the_snapshot(
+    database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes erase two members: neither write brings the other's fingerprint back."""
+    first, second = Store.open(url=database_url), Store.open(url=database_url)
+    try:
+        first.ensure_team(key=KEY, founder="anna", now=clock.now())
+        round_ = first.open_round(
+            key=KEY, instrument_id=INSTRUMENT.id, opened_by="anna", deadline=None, now=clock.now()
+        )
+        members = {
+            name: member_identity(platform=KEY.platform, workspace=KEY.workspace, user=name)
+            for name in ("bram", "chris", "dewi")
+        }
+        prints = fingerprints_of(list(members.values()))
+        stored = {
+            FINGERPRINTS: {"salt": prints.salt, "hashes": sorted(prints.hashes), "forgotten": 0}
+        }
+        ResultStore(engine=first.engine).save_if_absent(
+            round_id=round_.id, snapshot=json.dumps(stored), now=clock.now()
+        )
+        other = ResultStore(engine=second.engine)
+        remove = result_store._without
+        interleaved: list[str] = []
+
+        def chris_erased_meanwhile(stored: str, *, member: str) -> str | None:
+            if not interleaved:  # bram's erasure has read the snapshot
+                interleaved.append(member)
+                other.forget_member(platform=KEY.platform, workspace=KEY.workspace, user="chris")
+            return remove(stored, member=member)
+
+        monkeypatch.setattr(result_store, "_without", chris_erased_meanwhile)
+        mine = ResultStore(engine=first.engine)
+        assert mine.forget_member(platform=KEY.platform, workspace=KEY.workspace, user="bram") == 1
+
+        loaded = mine.load(key=KEY, round_id=round_.id)
+        assert loaded is not None
+        left = json.loads(loaded)[FINGERPRINTS]
+        assert left["hashes"] == [fingerprint(salt=prints.salt, member=members["dewi"])]
+        assert left["forgotten"] == 2
     finally:
         first.close()
         second.close()

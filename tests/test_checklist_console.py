@@ -158,3 +158,42 @@ def test_two_teachers_see_participation_only(database_url: str, tmp_path: Path) 
         assert not any(label in channel for label in LABELS)
     finally:
         console.store.close()
+
+
+def test_lowering_the_minimum_never_opens_a_closed_round_1(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Round 1 closed hidden (5 teachers, minimum 6); after `minimum 5` round 2's post
+    may show round 2's own figures but never round 1's, not even as a change."""
+    clock = FakeClock(start=SEPTEMBER)
+    five = SIX[:5]
+    console = make_console(
+        database_url=database_url,
+        members=five,
+        clock=clock,
+        output_dir=tmp_path,
+        coordinator="anna",
+    )
+    try:
+        for name in five:
+            register(console, name)
+        assert "6" in texts_for(console.say("anna@team: /quickscan minimum 6"), "team")[0]
+        console.say("anna@team: /quickscan checklist start 1")
+        for name in five:
+            console.say(f"{name}@dm: /checklist invullen")
+            console.say(*[f"{name}@dm: 2 2 3 3 2 2" for _ in CLASSES[name]])
+        (first,) = texts_for(console.say("anna@team: /quickscan checklist sluit"), "team")
+        assert "%" not in first
+
+        console.say("anna@team: /quickscan minimum 5")
+        clock.advance(JANUARY - SEPTEMBER)
+        console.say("anna@team: /quickscan checklist start 2")
+        for name in five:
+            console.say(f"{name}@dm: /checklist invullen")
+            console.say(*[f"{name}@dm: 3 3 3 3 3 3" for _ in CLASSES[name]])
+        (second,) = texts_for(console.say("anna@team: /quickscan checklist sluit"), "team")
+        assert "gezinsachtergrond: *100 %*" in second  # round 2 itself is exact now
+        assert "procentpunt" not in second  # ... but round 1 stays hidden
+        assert "sinds ronde 1" not in second
+    finally:
+        console.store.close()

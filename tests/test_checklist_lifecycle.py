@@ -182,6 +182,46 @@ def test_rotating_keys_reseals_and_rekeys_every_row(
         store.close()
 
 
+def test_rotation_never_overwrites_a_step_changed_meanwhile(
+    database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A teacher saves a new step while the rotation runs: the new step survives."""
+    old_key, new_key = generate_key(), generate_key()
+    store, old = _open(database_url, FieldCipher(keys=[old_key]), clock)
+    try:
+        ida = _teacher(old, clock, "U-ida")
+        round_ = _fill(old, clock, ida, CODES[:1])
+        (pupil,) = old.pupils(teacher_id=ida.id)
+        both = FieldCipher(keys=[new_key, old_key])
+        live = ChecklistStore(engine=store.engine, cipher=both)  # the running bot
+        rotation = FieldCipher(keys=[new_key, old_key])
+        reseal = rotation.rotate
+
+        def teacher_saves_meanwhile(stored: str) -> str:
+            if rotation.open(stored) == STEP:  # the rotation has read the old step
+                live.save_entry(
+                    teacher_id=ida.id,
+                    round_id=round_.id,
+                    pupil_id=pupil.id,
+                    scores={},
+                    step="Qznieuwe stap",
+                    state=TeacherState.IDLE,
+                    on_screen=None,
+                    now=clock(),
+                )
+            return reseal(stored)
+
+        monkeypatch.setattr(rotation, "rotate", teacher_saves_meanwhile)
+        ChecklistStore(engine=store.engine, cipher=rotation).rotate_keys()
+
+        steps = live.class_round(teacher_id=ida.id, round_=round_).steps
+        assert steps == {pupil.id: "Qznieuwe stap"}
+        assert live.pupils(teacher_id=ida.id)[0].label == CODES[0]
+        assert ChecklistStore(engine=store.engine, cipher=both).rotate_keys() == 0
+    finally:
+        store.close()
+
+
 # ------------------------------------------------------------------ retention
 
 
@@ -215,6 +255,25 @@ def test_pupil_data_ends_with_the_school_year_unless_kept(
     # Ida's class of 2027/28.
     assert checklists.purge_expired(now=school_year_start(2028)) == 2
     assert all(t.keep_until is None for t in checklists.teachers(key=TEAM))
+
+
+def test_keeping_again_never_keeps_a_class_beyond_one_extra_school_year(
+    checklists: ChecklistStore, clock: FakeClock
+) -> None:
+    ida = _teacher(checklists, clock, "U-ida")
+    _fill(checklists, clock, ida, CODES[:2])  # entered in 2026/27
+    checklists.set_keep_until(teacher_id=ida.id, keep_until=keep_until_for(clock()))
+    assert checklists.purge_expired(now=school_year_start(2027)) == 0  # the extra year
+
+    clock.advance(school_year_start(2027) + timedelta(days=60) - clock())
+    checklists.add_pupils(teacher_id=ida.id, labels=["AB"], now=clock())  # 2027/28's class
+    again = checklists.set_keep_until(teacher_id=ida.id, keep_until=keep_until_for(clock()))
+    assert again.keep_until == school_year_start(2029)
+
+    # 1 August 2028: the class of 2026/27 has had its extra year; 2027/28's starts.
+    assert checklists.purge_expired(now=school_year_start(2028)) == 2
+    assert [pupil.label for pupil in checklists.pupils(teacher_id=ida.id)] == ["AB"]
+    assert checklists.purge_expired(now=school_year_start(2029)) == 1
 
 
 def test_keeping_can_be_switched_off(checklists: ChecklistStore, clock: FakeClock) -> None:

@@ -84,6 +84,16 @@ def test_help_status_and_settings_make_nobody_coordinator(console: Console) -> N
     assert coordinators(console) == ["chris"]
 
 
+def test_help_before_anyone_started_says_how_to_become_coordinator(console: Console) -> None:
+    """The console and Slack name no admins: help must not claim "the group's admins"."""
+    shown = private_to(console.say("bram@team: /quickscan help"), "bram")[0]
+    assert NL.t("help.admins_only") not in shown
+    assert NL.t("input.help_no_coordinator") in shown
+    console.say("chris@team: /quickscan start")
+    shown = private_to(console.say("bram@team: /quickscan help"), "bram")[0]
+    assert "Coördinatoren: chris\n" in shown
+
+
 def test_a_bad_start_still_founds_but_only_the_starter(console: Console) -> None:
     """Starting is what makes a coordinator, even when the deadline was mistyped."""
     refused = private_to(console.say("bram@team: /quickscan start 31-02-2025"), "bram")
@@ -128,7 +138,7 @@ def test_removing_a_coordinator(console: Console) -> None:
 
 def test_adding_a_coordinator_refuses_unusable_names(console: Console) -> None:
     console.say("anna@team: /quickscan start")
-    for name in ("@", "@" + "x" * 65, "@a\u200bb", "@\u202eevil"):
+    for name in ("@", "@" + "x" * 41, "@a\u200bb", "@\u202eevil"):
         refused = private_to(console.say(f"anna@team: /quickscan coordinator {name}"), "anna")
         assert "geen naam van een teamlid" in refused[0]
         assert "x" * 41 not in refused[0]
@@ -232,6 +242,11 @@ def test_on_telegram_the_admins_are_the_coordinators(engine: Engine) -> None:
     assert channel(allowed)
     # Admins manage without being named; nobody claimed the team.
     assert engine.store.coordinators(key=key) == []
+
+
+def test_on_telegram_help_names_the_admins_while_nobody_is_named(engine: Engine) -> None:
+    shown = engine.handle(telegram("bram", "/quickscan help"))[0].text
+    assert f"Coördinatoren: {NL.t('help.admins_only')}\n" in shown
 
 
 def test_on_telegram_an_admin_starting_first_is_named_as_before(engine: Engine) -> None:

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -178,14 +178,14 @@ def test_numbers_in_the_walkthrough(console: Console) -> None:
     assert state_of(console, "bram") == (ParticipationState.GRADES, 1)
 
 
-def test_a_jump_needs_ascii_digits_and_no_trailing_newline(console: Console) -> None:
+def test_a_jump_needs_ascii_digits(console: Console) -> None:
     console.say("anna@team: /quickscan start", *walkthrough_lines("bram", answer="+"))
     assert state_of(console, "bram")[0] is ParticipationState.SUBMITTED
     for typed in ("wijzig ３", "wijzig ²", "wijzig 4\u0663"):
         assert state_of(console, "bram")[0] is ParticipationState.SUBMITTED
         only_private(console.say(f"bram@dm: {typed}"), "bram")
         assert state_of(console, "bram")[0] is ParticipationState.SUBMITTED, typed
-    jumped = only_private(console.say("bram@dm: wijzig 12"), "bram")
+    jumped = only_private(console.say("bram@dm: wijzig\t 12"), "bram")
     assert "vraag 12 van 48" in jumped[-1]
 
 
@@ -329,23 +329,32 @@ def test_a_mutated_real_button_changes_nothing(tmp_path: Path, clock: FakeClock)
 
 def test_display_names_are_cleaned_at_the_door(tmp_path: Path, clock: FakeClock) -> None:
     engine = _engine(tmp_path, clock)
-    try:
-        nasty = Sender(user="anna", display_name="An\x00na\x1b[31m " + "x" * 500)
+
+    def announcement_by(sender: Sender, *, team: str) -> str:
         replies = engine.handle(
             Inbound(
                 platform="console",
                 workspace="w",
-                team="t",
+                team=team,
                 where=Where.TEAM,
-                sender=nasty,
+                sender=sender,
                 text="/quickscan start",
             )
         )
         (announcement,) = [r for r in replies if r.destination.kind is DestinationKind.TEAM]
-        assert "\x00" not in announcement.text
-        assert "\x1b" not in announcement.text
-        assert "x" * 100 not in announcement.text
-        assert "Anna[31m" in announcement.text
+        return announcement.text
+
+    try:
+        nasty = Sender(user="anna", display_name="An\x00na\x1b[31m " + "x" * 500)
+        shown = announcement_by(nasty, team="t")
+        assert "\x00" not in shown
+        assert "\x1b" not in shown
+        assert "x" * 100 not in shown
+        assert "Anna[31m" in shown
+        # A bidi override in a name would turn the rest of the channel's sentence around.
+        turned = Sender(user="bram", display_name="\u202eevE\u2066")
+        assert announcement_by(turned, team="another team").startswith("evE heeft")
+        assert quote("\u202e!lennahc") == "!lennahc"
     finally:
         engine.store.close()
 
@@ -529,6 +538,27 @@ def test_a_real_console_process_reports_invalid_utf8_and_goes_on(
     assert "Traceback" not in done.stderr.decode("utf-8", "replace")
 
 
+def test_a_console_without_its_database_says_so_in_one_line(tmp_path: Path) -> None:
+    """No traceback and no URL (it may hold a password): what is wrong and what to check."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    for name in ("SLACK_BOT_TOKEN", "TELEGRAM_BOT_TOKEN"):
+        env.pop(name, None)
+    unreachable = "postgresql+psycopg://quickscan:geheim-wachtwoord@127.0.0.1:1/quickscan"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--database", unreachable],
+        input=b"anna@team: /quickscan help\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    errors = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 3, errors[-2000:]
+    assert "de database is niet bereikbaar" in errors
+    assert "Traceback" not in errors
+    assert "geheim-wachtwoord" not in errors + done.stdout.decode("utf-8", "replace")
+
+
 # ------------------------------------------------------------------- helpers
 
 
@@ -560,6 +590,18 @@ def _said(
         payload=payload,
     )
 
+
+def test_a_redelivered_refused_message_is_refused_once(tmp_path: Path, clock: FakeClock) -> None:
+    """A platform retry (same delivery id) of a refused message gets no second refusal."""
+    engine = _engine(tmp_path, clock)
+    try:
+        for text in ("x" * (INPUT_MAX_CHARS + 1), "antwoord\x00"):
+            event = replace(_said("bram", text), event_id=f"retry-{len(text)}")
+            (refused,) = engine.handle(event)
+            assert refused.destination.user == "bram"
+            assert engine.handle(event) == []
+    finally:
+        engine.store.close()
 
 
 def test_a_hand_typed_join_token_is_refused_without_a_database_error(

@@ -15,10 +15,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from storage.checklist_store import ChecklistStore
 from storage.keys import TeamKey
+from storage.models import RoundResultRow
 from storage.result_store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, Console, make_console, walkthrough_lines
@@ -240,3 +242,25 @@ def _found(database: Path, value: str) -> bool:
     needle = value.encode("utf-8")
     files = [database, database.with_name(database.name + "-wal")]
     return any(path.exists() and needle in path.read_bytes() for path in files)
+
+
+def test_a_round_closed_before_snapshots_is_frozen_before_the_erasure(
+    five_console: Console,
+) -> None:
+    """Frozen afterwards, its figures would differ from the close post by the member's answers."""
+    console = five_console
+    closed = console.store.closed_rounds(key=TEAM, instrument_id="quickscan-po")[0]
+    with console.store.engine.begin() as connection:  # as if closed by an earlier version
+        connection.execute(delete(RoundResultRow).where(RoundResultRow.round_id == closed.id))
+    results = ResultStore(engine=console.store.engine)
+    assert not results.has_snapshot(round_id=closed.id)
+
+    _say(console, MEMBER, "/quickscan vergeet-mij bevestig")
+
+    assert _participations(console, MEMBER) == 0
+    stored = results.load(key=TEAM, round_id=closed.id)
+    assert stored is not None
+    frozen = json.loads(stored)
+    assert frozen["respondents"] == 5  # the member's answers are in, as in the close post
+    assert frozen["legacy"] is True
+    assert not _fingerprinted(console, round_id=closed.id, user=MEMBER)

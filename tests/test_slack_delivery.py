@@ -107,6 +107,26 @@ def test_messages_without_an_event_are_delivered_for_a_team(
     assert slack.fake.dm(anna)[-1].body == "Nog 2 dagen"
 
 
+def test_a_user_id_typed_in_an_open_answer_pings_nobody_in_the_team_result(
+    world: tuple[SlackWorld, list[str]],
+) -> None:
+    """The result thread quotes open answers; a colleague's id typed there stays text."""
+    slack, (anna, bram, *_) = world
+    slack.team.command(anna, "start")  # the roster lookup makes every member a known id
+    result = Outbound(
+        destination=Destination.team_channel(team=CHANNEL),
+        text=f"Teamresultaat\n{bram} staat in de samenvatting",
+        details=f"Open antwoorden:\n- {bram} doet nooit mee",
+    )
+    slack.runner.deliver(TEAM, [result])
+    slack.team.wait_idle()
+    head = slack.fake.messages_in(CHANNEL)[-1]
+    (thread,) = slack.fake.messages_in(CHANNEL, thread_ts=head.ts)
+    assert f"{bram} doet nooit mee" in thread.body
+    assert f"{bram} staat in de samenvatting" in head.body
+    assert "<@" not in head.body + thread.body
+
+
 def test_outside_a_channel_the_bot_is_in_replies_go_through_the_response_url(
     world: tuple[SlackWorld, list[str]],
 ) -> None:

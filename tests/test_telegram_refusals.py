@@ -83,3 +83,27 @@ def test_bad_presses_are_refused_with_a_notice(clock: FakeClock, tmp_path: Path)
         assert "vraag 1 van 48" in fake.last_text(BRAM)
         assert bot.store.answers(participation_id=bram) == {}
         assert not bot.errors
+
+
+def test_a_message_without_text_gets_the_hint_for_where_the_member_is(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    """A location, photo or sticker is answered like an empty message, not ignored."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    with (
+        FakeTelegram() as fake,
+        running_bot(fake=fake, database_url=url, clock=clock, output_dir=tmp_path) as bot,
+    ):
+        fake.add_user(ANNA, "Anna", started=True)
+        fake.add_group(GROUP, title="Team", admins=(ANNA,), members=())
+        fake.send_group(ANNA, GROUP, "/quickscan start")
+        intro = fake.wait_for(lambda: fake.prompt(ANNA))
+        fake.press(ANNA, intro, label="start")
+        fake.wait_for(lambda: "vraag 1 van 48" in fake.last_text(ANNA))
+        sent = len(fake.chat_messages(ANNA))
+        fake.send_private_location(ANNA)
+        fake.wait_for(lambda: len(fake.chat_messages(ANNA)) > sent)
+        hint = fake.chat_messages(ANNA)[sent].shown()
+        assert "Dat antwoord ken ik niet" in hint
+        participation = _participation(fake.wait_for(lambda: fake.prompt(ANNA)))
+        assert bot.store.answers(participation_id=participation) == {}

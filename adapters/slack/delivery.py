@@ -141,9 +141,10 @@ class Delivery:
 
     def _to_team(self, message: Outbound, *, origin: Origin) -> None:
         channel = message.destination.team
-        mentions = self._mentions()
         if message.details is not None or message.report is not None:
-            head = section_blocks(message.text, mentions=mentions)
+            # A team result names nobody, but quotes what members typed (open answers):
+            # no text in it may become a mention, or a typed user id would ping that person.
+            head = section_blocks(message.text)
             ts = self._post(channel, text=fallback(message.text), blocks=head)
             if message.image is not None:
                 try:
@@ -151,7 +152,7 @@ class Delivery:
                 except (SlackClientError, OSError) as error:  # the text still goes out
                     logger.warning("chart upload to %s failed: %s", channel, api_error_code(error))
             if message.details:
-                for blocks in chunk_messages(section_blocks(message.details, mentions=mentions)):
+                for blocks in chunk_messages(section_blocks(message.details)):
                     self._post(channel, text=_first_text(blocks), blocks=blocks, thread_ts=ts)
             return
         attachment = message.image or message.file
@@ -160,6 +161,7 @@ class Delivery:
             if attachment == message.file:
                 remove_delivered(attachment)
             return
+        mentions = self._mentions()
         for blocks in prompt_messages(message.text, message.buttons, mentions=mentions):
             self._post(channel, text=fallback(message.text, mentions=mentions), blocks=blocks)
 

@@ -85,6 +85,7 @@ class Handlers:
                 CommandHandler("help", self.private_help, filters=private),
                 CommandHandler("quickscan", self.private_quickscan, filters=private),
                 MessageHandler(private & filters.TEXT, self.private_text),
+                MessageHandler(private & ~filters.StatusUpdate.ALL, self.private_other),
                 CallbackQueryHandler(self.button),
                 MessageHandler(groups & filters.StatusUpdate.NEW_CHAT_MEMBERS, self.joined),
                 MessageHandler(groups & filters.StatusUpdate.LEFT_CHAT_MEMBER, self.left),
@@ -277,6 +278,18 @@ class Handlers:
             return
         self._roster.started(user=user)
         await self._private_event(update, message, user, text=message.text)
+
+    async def private_other(self, update: Update, context: Context) -> None:
+        """A photo, sticker or voice note in private: the engine's hint for where they are.
+
+        It carries no text the bot can read, so it reaches the engine as an empty
+        message, which answers it like one (on an open question: type, or skip).
+        """
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        self._roster.started(user=user)
+        await self._private_event(update, message, user, text="")
 
     async def _private_event(
         self, update: Update, message: Message, user: User, *, text: str
