@@ -177,6 +177,14 @@ class Engine:
         if event.where is Where.DM:
             if self.checklist_flow.claims(event):
                 return self.checklist_flow.handle(event)
+            if event.payload is None and is_command(event.text):
+                # A team command typed in private is no answer to the question on screen.
+                return [
+                    Outbound(
+                        destination=Destination.dm(team=event.team, user=event.sender.user),
+                        text=Catalogue().t("input.team_only"),
+                    )
+                ]
             return self.walkthrough.handle(event)
         if is_command(event.text):
             if parse_command(event.text).sub is Sub.CHECKLIST:

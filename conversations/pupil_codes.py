@@ -82,7 +82,8 @@ def pupil_code_problem(text: str) -> CodeProblem | None:
     * At most ``CODE_MAX_CHARS`` characters (``TOO_LONG``).
     * Only letters, ASCII digits and ``- . _ / #``: no spaces, no control or
       invisible characters (any Unicode category C*, NUL included), no other
-      digits (``３``, ``٣``), no emoji or quotes (``CHARACTERS``).
+      digits (``３``, ``٣``), no compatibility letters (fullwidth ``ＡＢ`` would look
+      exactly like ``AB``), no emoji or quotes (``CHARACTERS``).
 
     The name check comes first so that a full name gets the advice it needs rather
     than a remark about its length or its spaces. Known limits: two-letter names
@@ -108,7 +109,9 @@ def pupil_code_problem(text: str) -> CodeProblem | None:
     for char in text:
         if char in _SEPARATORS or ("0" <= char <= "9"):
             continue
-        if char.isalpha() and not unicodedata.category(char).startswith("C"):
+        # A compatibility form (fullwidth ``Ａ``, ligature ``ﬁ``) would be a second
+        # code that looks exactly like an existing one.
+        if char.isalpha() and unicodedata.normalize("NFKC", char) == char:
             continue
         return CodeProblem.CHARACTERS
     return None

@@ -98,7 +98,7 @@ def test_pupil_codes_rule() -> None:
     for code in ("AB", "ab", "AvdB", "JdV", "L07", "12", "AB12", "8b-03", "JBO", "É1"):
         assert pupil_code_problem(code) is None, code
     assert pupil_code_problem("AB-12345678901") is CodeProblem.TOO_LONG
-    for odd in ("A B", "AB\x00", "AB\x07", "A\u200bB", "３", "٣", "AB😀", '="x"'):
+    for odd in ("A B", "AB\x00", "AB\x07", "A\u200bB", "３", "٣", "AB😀", '="x"', "ＡＢ", "ﬁ1"):
         assert pupil_code_problem(odd) is CodeProblem.CHARACTERS, repr(odd)
 
 

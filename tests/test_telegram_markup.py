@@ -94,6 +94,16 @@ def test_a_typed_line_that_copies_no_catalogue_line_has_no_markup() -> None:
     assert renderer.plain("*Kop *vet** rest") == "Kop *vet* rest"
 
 
+def test_a_typed_mention_notifies_nobody() -> None:
+    """"@bram" in an open answer would ping bram from the team result in the group."""
+    for render in (to_html, plain):
+        shown = render("  – @bram doet nooit mee, vraag @team_lead")
+        assert "@bram" not in shown
+        assert "@team_lead" not in shown
+        assert shown.replace("\u2060", "") == "  – @bram doet nooit mee, vraag @team_lead"
+    assert to_html("mail a @ b") == "mail a @ b"  # a lone @ is no mention
+
+
 def test_the_instruments_open_questions_are_trusted_titles() -> None:
     instruments = load_instruments()
     renderer = Renderer(trusted=instrument_texts(instruments.values()))

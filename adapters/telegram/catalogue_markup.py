@@ -40,6 +40,7 @@ from conversations.instrument import Checklist, Quickscan
 # "werkpunt_gemiddelde" or "2 * 3" in a template stay as they are.
 _BOLD_RE = re.compile(r"(?<![^\W_]|\*)\*(?=\S)([^*\n]+?)(?<=\S)\*(?![^\W_]|\*)")
 _ITALIC_RE = re.compile(r"(?<![^\W_]|_)_(?=\S)([^_\n]+?)(?<=\S)_(?![^\W_]|_)")
+_MENTION_RE = re.compile(r"@(?=\w)")
 _FIELD = "\ue000"  # stands for a field while the template's markers are located
 _TAGS = {"*": "b", "_": "i"}
 MAX_MATCH_CHARS = 1000  # longer lines are shown without markup (no catalogue line is)
@@ -179,9 +180,13 @@ class Renderer:
 
     def _render(self, text: str, *, tags: bool) -> str:
         known = patterns() if self.known is None else self.known
-        return "\n".join(
+        rendered = "\n".join(
             self._line(line, tags=tags, known=known, depth=0) for line in text.split("\n")
         )
+        # Telegram turns "@name" into a mention that notifies that person; a name
+        # typed in an open answer must not ping a colleague from the team result.
+        # A word joiner after "@" looks the same and mentions nobody.
+        return _MENTION_RE.sub("@\u2060", rendered)
 
     def _line(self, line: str, *, tags: bool, known: Sequence[_Pattern], depth: int) -> str:
         if depth <= MAX_DEPTH and len(line) <= MAX_MATCH_CHARS and ("*" in line or "_" in line):
