@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.merge import TeamResult
 from bot.priorities import Suggestions, suggest
-from bot.trend import FactorChange, compare
+from bot.trend import FactorChange
 from conversations.instrument import Quickscan
 
 
@@ -38,17 +38,15 @@ def build_report(
     *,
     instrument: Quickscan,
     result: TeamResult,
-    previous: TeamResult | None,
     chart: Path | None,
-    trend: tuple[FactorChange, ...] | None = None,
+    trend: tuple[FactorChange, ...] = (),
 ) -> TeamReport:
-    """Derive suggestions and trend from a merged result.
+    """Derive the suggestions from a merged result.
 
-    ``trend`` is the change frozen in a snapshot; without it the trend is computed
-    from ``previous`` (both must be exact, see bot/trend.py).
+    ``trend`` is the change since the previous round as frozen in the round's
+    snapshot (bot/snapshot.py), never recomputed: a later settings change must not
+    alter what a closed round showed.
     """
-    if trend is None:
-        trend = compare(previous=previous, current=result) if previous is not None else ()
     return TeamReport(
         instrument=instrument,
         result=result,

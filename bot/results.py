@@ -95,7 +95,6 @@ class Results:
         report = build_report(
             instrument=instrument,
             result=result,
-            previous=None,
             chart=chart,
             trend=snapshot.changes(current=result),
         )

@@ -291,7 +291,7 @@ def _post_text(
         min_text_respondents=5,
     )
     headline, details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=result, previous=None, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=result, chart=None),
         texts=Catalogue(),
     )
     return f"{headline}\n{details or ''}", result.tier

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +57,10 @@ QUICKSCAN = INSTRUMENTS["quickscan-po"]
 assert isinstance(QUICKSCAN, Quickscan)
 
 # Settings: enough examples to find the usual suspects, few enough that the file
-# runs well under a minute per backend.
+# runs well under a minute per backend. QUICKSCAN_PROPERTY_EXAMPLES raises the
+# number for a longer hunt (e.g. 2000 before a release).
 PROPERTY = settings(
-    max_examples=50,
+    max_examples=int(os.environ.get("QUICKSCAN_PROPERTY_EXAMPLES", "50")),
     deadline=None,
     database=None,  # no .hypothesis directory in the working tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -131,7 +131,7 @@ def test_spread_is_shown_beside_the_mean() -> None:
     assert item(agree, "q07").distribution.stdev == 0.0
     assert item(split, "q07").distribution.stdev == pytest.approx(2.0)
     headline, details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=split, previous=None, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=split, chart=None),
         texts=Catalogue(),
     )
     assert details is not None
@@ -167,9 +167,7 @@ def test_a_clearly_worst_factor_comes_first_with_its_reason() -> None:
     assert top.evidence.distribution.negative == 7
     assert top.evidence.distribution.respondents == 9
     headline, _details = render_report(
-        report=build_report(
-            instrument=INSTRUMENT, result=merged(responses), previous=None, chart=None
-        ),
+        report=build_report(instrument=INSTRUMENT, result=merged(responses), chart=None),
         texts=Catalogue(),
     )
     assert (
@@ -200,7 +198,7 @@ def _priority_writers(writers: int) -> tuple[TeamResult, str]:
         response["open:priority"] = "Meer aandacht voor huiswerk en thuisopdrachten"
     result = merged(responses)
     headline, _ = render_report(
-        report=build_report(instrument=INSTRUMENT, result=result, previous=None, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=result, chart=None),
         texts=Catalogue(),
     )
     return result, headline
@@ -230,7 +228,7 @@ def test_discuss_and_investigate_lists_and_follow_up_questions() -> None:
         count=6,
     )
     result = merged(responses)
-    report = build_report(instrument=INSTRUMENT, result=result, previous=None, chart=None)
+    report = build_report(instrument=INSTRUMENT, result=result, chart=None)
     assert [i.number for i in report.suggestions.discuss] == [10]
     assert [i.number for i in report.suggestions.investigate] == [20]
     _headline, details = render_report(report=report, texts=Catalogue())
@@ -263,7 +261,7 @@ def test_free_text_hidden_below_the_text_threshold() -> None:
     )
     for result, visible in ((shown, True), (hidden, False)):
         _headline, details = render_report(
-            report=build_report(instrument=INSTRUMENT, result=result, previous=None, chart=None),
+            report=build_report(instrument=INSTRUMENT, result=result, chart=None),
             texts=Catalogue(),
         )
         assert details is not None
@@ -283,7 +281,12 @@ def test_trend_since_the_previous_round() -> None:
     assert changes[1].delta == pytest.approx(after_mean - before_mean)
     assert changes[1].label_changed
     _headline, details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=after, previous=before, chart=None),
+        report=build_report(
+            instrument=INSTRUMENT,
+            result=after,
+            chart=None,
+            trend=compare(previous=before, current=after),
+        ),
         texts=Catalogue(),
     )
     assert details is not None
