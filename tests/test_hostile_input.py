@@ -579,9 +579,9 @@ class _Roster:
         return [Sender(user=name, display_name=name) for name in MEMBERS]
 
 
-def _engine(tmp_path: Path, clock: FakeClock) -> Engine:
+def _engine(tmp_path: Path, clock: FakeClock, *, database_url: str | None = None) -> Engine:
     return Engine(
-        store=Store.open(url=f"sqlite:///{tmp_path / 'hostile.sqlite3'}"),
+        store=Store.open(url=database_url or f"sqlite:///{tmp_path / 'hostile.sqlite3'}"),
         instruments=load_instruments(),
         roster=_Roster(),
         clock=clock,
@@ -619,13 +619,7 @@ def test_a_redelivered_refused_message_is_refused_once(tmp_path: Path, clock: Fa
 def test_a_hand_typed_join_token_is_refused_without_a_database_error(
     database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
-    engine = Engine(
-        store=Store.open(url=database_url),
-        instruments=load_instruments(),
-        roster=_Roster(),
-        clock=clock,
-        output_dir=tmp_path,
-    )
+    engine = _engine(tmp_path, clock, database_url=database_url)
     try:
         started = engine.handle(_said("anna", "/quickscan start", where=Where.TEAM))
         token = next(m.join_token for m in started if m.join_token is not None)
@@ -644,13 +638,7 @@ def test_events_with_unusable_ids_are_dropped_quietly(
     database_url: str, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Ids come from the platform; NUL or a 300-character id did not, and is not stored."""
-    engine = Engine(
-        store=Store.open(url=database_url),
-        instruments=load_instruments(),
-        roster=_Roster(),
-        clock=clock,
-        output_dir=tmp_path,
-    )
+    engine = _engine(tmp_path, clock, database_url=database_url)
     try:
         for changed in (
             {"event_id": "evt\x00"},
