@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from bot.clock import ShiftedClock
-from bot.deadline import SCHOOL_TZ
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
-from bot.text_input import parse_bounded_int, quote
+from bot.calendar.deadline import SCHOOL_TZ
+from bot.core.engine import Engine
+from conversations.core.clock import ShiftedClock
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
+from conversations.core.text_input import parse_bounded_int, quote
 from storage.keys import TeamKey
 
 PLATFORM = "console"

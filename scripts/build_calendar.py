@@ -15,7 +15,8 @@ script twice on the same source gives byte-identical files (a test checks that).
 
 Usage::
 
-    python scripts/build_calendar.py --source ../shared/data/openholidays-nl --out bot/data
+    python scripts/build_calendar.py --source ../shared/data/openholidays-nl \
+        --out bot/calendar/data
 """
 
 from __future__ import annotations
@@ -31,13 +32,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bot.calendar import HolidayKind, Region, school_year_label, school_year_of
+from bot.calendar.school_calendar.school_calendar import (
+    HolidayKind,
+    Region,
+    school_year_label,
+    school_year_of,
+)
 
 LOG = logging.getLogger("build_calendar")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "data" / "openholidays-nl"
-DEFAULT_OUT = REPO_ROOT / "bot" / "data"
+DEFAULT_OUT = REPO_ROOT / "bot" / "calendar" / "data"
 
 FIRST_SCHOOL_YEAR = 2025
 LAST_SCHOOL_YEAR = 2029

@@ -26,7 +26,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from storage.store import Store
+from storage.quickscan.store import Store
 
 POSTGRES_URL_ENV = "QUICKSCAN_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "QUICKSCAN_REQUIRE_POSTGRES"

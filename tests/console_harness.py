@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleAdapter, ConsoleRoster
-from bot.clock import Clock
-from bot.engine import Engine
+from bot.core.engine import Engine
+from conversations.core.clock import Clock
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 
 QUESTIONS = 48
 CONSOLE_TEAM = TeamKey(platform=PLATFORM, workspace=WORKSPACE, team=TEAM)

@@ -36,11 +36,11 @@ from urllib.parse import parse_qsl, urlencode
 
 from adapters.slack.pacing import PacingIntervals
 from adapters.slack.runner import SlackRunner
-from bot.clock import Clock
-from bot.engine import Engine
-from bot.ports import RosterRegistry
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.clock import Clock
 from conversations.instrument import load_instruments
-from storage.store import Store
+from storage.quickscan.store import Store
 
 BOT_TOKEN = "xoxb-test-token"  # noqa: S105 - the fake's own token, not a credential
 APP_TOKEN = "xapp-test-token"  # noqa: S105 - the fake's Socket Mode token

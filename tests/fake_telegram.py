@@ -36,11 +36,11 @@ from typing import Any, TypeVar
 
 from adapters.telegram.runner import TelegramRunner
 from adapters.telegram.settings import TelegramLimits
-from bot.clock import Clock
-from bot.engine import Engine
-from bot.ports import RosterRegistry
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.clock import Clock
 from conversations.instrument import load_instruments
-from storage.store import Store
+from storage.quickscan.store import Store
 
 BOT_ID = 7000001
 BOT_USERNAME = "QuickscanTestBot"

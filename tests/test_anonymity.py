@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from bot.anonymity import (
+from bot.core.engine import Engine
+from bot.results.anonymity import (
     EXACT_MINIMUM,
     Tier,
     coarse_label,
@@ -31,21 +32,20 @@ from bot.anonymity import (
     pinned_factors,
     scale_groups,
 )
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.labels import DEFAULT_RULES, Label
-from bot.merge import Distribution, distribution, merge
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from bot.report import build_report
-from bot.result_text import render_report
-from bot.snapshot import RoundSnapshot
+from bot.results.labels import DEFAULT_RULES, Label
+from bot.results.merge import Distribution, distribution, merge
+from bot.results.report import build_report
+from bot.results.snapshot import RoundSnapshot
+from bot.results.text import render_report
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import Quickscan, load_instruments
-from storage import result_store
 from storage.keys import TeamKey
-from storage.models import AnswerRow, ParticipationRow, RoundResultRow
-from storage.records import ParticipationState
-from storage.result_store import FINGERPRINTS, ResultStore, fingerprint, member_identity
-from storage.store import Store
+from storage.models.quickscan import AnswerRow, ParticipationRow, RoundResultRow
+from storage.quickscan.records import ParticipationState
+from storage.quickscan.store import Store
+from storage.results import store as result_store
+from storage.results.store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from tests.conftest import FakeClock
 from tests.test_team_result import sheet_text
 

@@ -1,6 +1,6 @@
 """Tests for the school calendar: derived data, regions, school days and overrides.
 
-The packaged files in ``bot/data`` are checked always; the cross-checks against the
+The packaged files in ``bot/calendar/data`` are checked always; the cross-checks against the
 OpenHolidays source and the byte-for-byte rebuild run only where the source folder
 (``../shared/data/openholidays-nl``) is present, which it is not in production.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import calendar as calendar_module
-from bot.calendar import (
+from bot.calendar import school_calendar as calendar_module
+from bot.calendar.school_calendar import (
     DATA_DIR,
     SOURCE_ATTRIBUTION,
     CalendarError,
@@ -35,7 +35,7 @@ from bot.calendar import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-# Through bot.calendar, which silences the import warning of older holidays releases.
+# Through bot.calendar.school_calendar (it silences older holidays releases' import warning).
 holidays_package = calendar_module.holidays_package
 SOURCE = REPO.parent / "shared" / "data" / "openholidays-nl"
 BUILD_SCRIPT = REPO / "scripts" / "build_calendar.py"
@@ -248,7 +248,7 @@ def test_region_for_municipality_gives_up_rather_than_guess() -> None:
 
 
 def test_every_alias_points_to_a_shipped_municipality() -> None:
-    from bot.calendar import _MUNICIPALITY_ALIASES
+    from bot.calendar.school_calendar import _MUNICIPALITY_ALIASES
 
     for alias, name in _MUNICIPALITY_ALIASES.items():
         assert [m.name for m in find_municipalities(name)] == [name], alias
@@ -458,6 +458,6 @@ def test_bad_overrides_are_refused(calendar: SchoolCalendar) -> None:
 
 
 def test_the_module_never_reads_the_clock() -> None:
-    source = (REPO / "bot" / "calendar.py").read_text(encoding="utf-8")
+    source = (REPO / "bot" / "calendar" / "school_calendar.py").read_text(encoding="utf-8")
     for call in ("today(", "now(", "time.time", "utcnow"):
         assert call not in source, call

@@ -11,9 +11,9 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from bot.chart import _shorten, factor_chart, item_chart
-from bot.i18n import Catalogue
-from bot.merge import TeamResult, merge
+from bot.results.chart import _shorten, factor_chart, item_chart
+from bot.results.merge import TeamResult, merge
+from conversations.core.i18n import Catalogue
 from conversations.instrument import (
     ClosingPage,
     Cluster,

@@ -21,9 +21,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.anonymity import Tier
-from bot.checklist_results import render_team, team_aggregate
-from bot.i18n import Catalogue
+from bot.checklist.results import render_team, team_aggregate
+from bot.results.anonymity import Tier
+from conversations.core.i18n import Catalogue
 from conversations.instrument import Checklist, load_instruments
 from tests.test_checklist_results import a_round
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters.console import ConsoleAdapter, ConsoleRoster
-from bot.clock import ShiftedClock, SystemClock
-from bot.engine import Engine
+from bot.core.engine import Engine
+from conversations.core.clock import ShiftedClock, SystemClock
 from conversations.instrument import load_instruments
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.console_harness import CONSOLE_TEAM, Console, parse_blocks, texts_for
 from tests.test_checklist_console import CLASSES, LABELS, SIX, register, team_output
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.limits import CALLBACK_DATA_MAX_BYTES
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from conversations.checklist_prompts import ClAction, ClVerb, decode
+from bot.core.engine import Engine
+from conversations.checklist.prompts import ClAction, ClVerb, decode
+from conversations.core.limits import CALLBACK_DATA_MAX_BYTES
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
-from storage.checklist_records import TeacherState
-from storage.checklist_store import ChecklistStore
+from storage.checklist.records import TeacherState
+from storage.checklist.store import ChecklistStore
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")

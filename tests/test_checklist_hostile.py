@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from conversations.checklist_prompts import ClAction, ClVerb, decode
+from bot.core.engine import Engine
+from conversations.checklist.prompts import ClAction, ClVerb, decode
+from conversations.checklist.pupil_codes import CodeProblem, pupil_code_problem
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
-from conversations.pupil_codes import CodeProblem, pupil_code_problem
-from storage.checklist_store import ChecklistStore
+from storage.checklist.store import ChecklistStore
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")

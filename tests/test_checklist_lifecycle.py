@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.engine import Engine
-from bot.messages import Inbound, Outbound, Sender, Where
+from bot.core.engine import Engine
+from conversations.core.messages import Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
-from storage.checklist_lifecycle import keep_until_for, school_year_start
-from storage.checklist_models import ChecklistPupilRow, ChecklistStepRow
-from storage.checklist_records import ChecklistRound, Teacher, TeacherState
-from storage.checklist_store import ChecklistStore
+from storage.checklist.lifecycle import keep_until_for, school_year_start
+from storage.checklist.records import ChecklistRound, Teacher, TeacherState
+from storage.checklist.store import ChecklistStore
 from storage.crypto import SEALED_PREFIX, FieldCipher, generate_key
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.models.checklist import ChecklistPupilRow, ChecklistStepRow
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="slack", workspace="T-school-a", team="C-bovenbouw")

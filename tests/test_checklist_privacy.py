@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from bot.core.engine import Engine
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")
@@ -137,7 +137,7 @@ def test_pupil_labels_stay_in_the_owners_dm(
             assert not leaked, (message.destination, leaked)
         for button in message.buttons:
             assert not any(label in button.payload for label in ALL_LABELS)
-    assert any(r.name.startswith("storage.checklist_store") for r in caplog.records)
+    assert any(r.name.startswith("storage.checklist.store") for r in caplog.records)
     assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)
     for record in caplog.records:
         logged = record.getMessage() + (record.exc_text or "") + repr(record.args)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.anonymity import Tier
-from bot.checklist_results import (
+from bot.checklist.results import (
     ShareBand,
     Trend,
     compare_class,
@@ -19,9 +18,10 @@ from bot.checklist_results import (
     render_team,
     team_aggregate,
 )
-from bot.i18n import Catalogue
+from bot.results.anonymity import Tier
+from conversations.core.i18n import Catalogue
 from conversations.instrument import Checklist, load_instruments
-from storage.checklist_records import ChecklistRound, ChecklistRoundStatus, ClassRound, Pupil
+from storage.checklist.records import ChecklistRound, ChecklistRoundStatus, ClassRound, Pupil
 
 IDS = ("s1", "s2", "s3", "s4", "s5", "s6")
 STAMP = datetime(2027, 1, 29, 15, 30, tzinfo=UTC)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.checklist_service import SCHEDULER
-from bot.engine import Engine
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from bot.checklist.service import SCHEDULER
+from bot.core.engine import Engine
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
-from storage.checklist_lifecycle import school_year_of
+from storage.checklist.lifecycle import school_year_of
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")

@@ -16,8 +16,7 @@ from alembic import command
 from sqlalchemy import insert, inspect
 from sqlalchemy.exc import StatementError
 
-from storage.checklist_models import ChecklistPupilRow
-from storage.checklist_records import (
+from storage.checklist.records import (
     LABEL_MAX_CHARS,
     ChecklistRoundExistsError,
     ChecklistRoundNotOpenError,
@@ -25,11 +24,12 @@ from storage.checklist_records import (
     OtherChecklistRoundOpenError,
     TeacherState,
 )
-from storage.checklist_store import CLASS_MAX_PUPILS, ChecklistStore, label_key
+from storage.checklist.store import CLASS_MAX_PUPILS, ChecklistStore, label_key
 from storage.db import alembic_config
 from storage.keys import TeamKey
-from storage.records import ParticipationState
-from storage.store import Store
+from storage.models.checklist import ChecklistPupilRow
+from storage.quickscan.records import ParticipationState
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="slack", workspace="T-school-a", team="C-bovenbouw")

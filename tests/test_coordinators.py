@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from bot.core.engine import Engine
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import CONSOLE_TEAM, Console, make_console, texts_for
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from bot.ports import RosterRegistry
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="telegram", workspace="bot1", team="-100")

@@ -9,17 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import Sub, parse_command
-from bot.deadline import DeadlineError, parse_deadline
-from bot.engine import Engine
-from bot.i18n import Catalogue, available_locales, catalogue_keys
-from bot.limits import CALLBACK_DATA_MAX_BYTES, PayloadTooLargeError, check_payload, split_text
-from bot.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
+from bot.calendar.deadline import DeadlineError, parse_deadline
+from bot.commands.parse import Sub, parse_command
+from bot.core.engine import Engine
+from conversations.core.i18n import Catalogue, available_locales, catalogue_keys
+from conversations.core.limits import (
+    CALLBACK_DATA_MAX_BYTES,
+    PayloadTooLargeError,
+    check_payload,
+    split_text,
+)
+from conversations.core.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
-from conversations.payloads import Action, Verb, decode
+from conversations.quickscan.payloads import Action, Verb, decode
 from storage.keys import TeamKey
-from storage.records import ParticipationState
-from storage.store import Store
+from storage.quickscan.records import ParticipationState
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 TEAM = TeamKey(platform="console", workspace="w1", team="t1")

@@ -12,9 +12,9 @@ from zipfile import ZipFile
 import pytest
 from openpyxl import load_workbook
 
-from bot.export import export_workbook
-from bot.i18n import Catalogue
-from bot.merge import TeamResult, merge
+from bot.results.export import export_workbook
+from bot.results.merge import TeamResult, merge
+from conversations.core.i18n import Catalogue
 from conversations.instrument import Quickscan, load_instruments
 
 GENERATED_AT = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)

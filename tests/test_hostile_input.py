@@ -24,12 +24,12 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.clock import ShiftedClock, SystemClock
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.merge import OPEN_PREFIX
-from bot.messages import DestinationKind, Inbound, Sender, Where
-from bot.text_input import (
+from bot.core.engine import Engine
+from bot.results.merge import OPEN_PREFIX
+from conversations.core.clock import ShiftedClock, SystemClock
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import DestinationKind, Inbound, Sender, Where
+from conversations.core.text_input import (
     INPUT_MAX_CHARS,
     OPEN_ANSWER_MAX_CHARS,
     QUOTE_MAX_CHARS,
@@ -40,10 +40,10 @@ from bot.text_input import (
     quote,
 )
 from conversations.instrument import load_instruments
-from conversations.payloads import Action, Verb, decode
+from conversations.quickscan.payloads import Action, Verb, decode
 from storage.keys import TeamKey
-from storage.records import ParticipationState, Team
-from storage.store import Store
+from storage.quickscan.records import ParticipationState, Team
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import (
     CONSOLE_TEAM,
@@ -529,7 +529,7 @@ def test_a_real_console_process_reports_invalid_utf8_and_goes_on(
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "adapters.startup.cli",
             "run",
             "--database",
             database_url,
@@ -557,7 +557,7 @@ def test_a_console_without_its_database_says_so_in_one_line(tmp_path: Path) -> N
         env.pop(name, None)
     unreachable = "postgresql+psycopg://quickscan:geheim-wachtwoord@127.0.0.1:1/quickscan"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--database", unreachable],
+        [sys.executable, "-m", "adapters.startup.cli", "run", "--database", unreachable],
         input=b"anna@team: /quickscan help\n",
         capture_output=True,
         env=env,

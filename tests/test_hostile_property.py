@@ -35,15 +35,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.commands import ALIASES, Sub, is_command, parse_command
-from bot.engine import Engine
-from bot.merge import grade_item_id, open_item_id
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from bot.text_input import OPEN_ANSWER_MAX_CHARS, is_safe_text
+from bot.commands.parse import ALIASES, Sub, is_command, parse_command
+from bot.core.engine import Engine
+from bot.results.merge import grade_item_id, open_item_id
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from conversations.core.text_input import OPEN_ANSWER_MAX_CHARS, is_safe_text
 from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
-from storage.records import MIN_RESPONDENTS_FLOOR, Participation, ParticipationState
-from storage.store import Store
+from storage.quickscan.records import MIN_RESPONDENTS_FLOOR, Participation, ParticipationState
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 S = ParticipationState
@@ -296,7 +296,7 @@ class World:
 def world(database_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[World]:
     store = Store.open(url=database_url)
     errors = _Errors()
-    logger = logging.getLogger("bot.engine")
+    logger = logging.getLogger("bot.core.engine")
     logger.addHandler(errors)
     try:
         yield World(

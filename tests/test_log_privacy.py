@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.engine import Engine
-from bot.logging_setup import LIBRARY_CAPS, PrivateFormatter, configure_logging
-from storage.store import Store
+from bot.core.engine import Engine
+from bot.core.logging_setup import LIBRARY_CAPS, PrivateFormatter, configure_logging
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, make_console
 from tests.fake_slack import CHANNEL, SlackTeam, slack_world
@@ -102,7 +102,7 @@ def _sql_error_logged(store: Store) -> None:
         connection.execute(
             text("SELECT * FROM no_such_table WHERE code = :code"), {"code": SQL_VALUE}
         )
-    logging.getLogger("storage.store").error("query failed", exc_info=raised.value)
+    logging.getLogger("storage.quickscan.store").error("query failed", exc_info=raised.value)
 
 
 def _fail_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
@@ -258,7 +258,7 @@ def test_telegram_round_and_checklist_log_no_content(
             clock=FakeClock(start=SEPTEMBER),
             output_dir=tmp_path,
         ) as bot:
-            restore = _fail_once(bot.engine, monkeypatch)
+            restore = _fail_once(bot.core.engine, monkeypatch)
             fake.send_group(ANNA, GROUP, "/quickscan status")
             fake.wait_for(lambda: "Er ging iets mis" in fake.last_text(GROUP))
             restore()
@@ -354,7 +354,7 @@ def test_the_formatter_withholds_library_text_and_exception_messages() -> None:
         raise ValueError(f"bad label {FAILURE_CODE}") from KeyError(SQL_VALUE)
     except ValueError as error:
         own = logging.LogRecord(
-            "bot.engine",
+            "bot.core.engine",
             logging.ERROR,
             __file__,
             1,
@@ -368,7 +368,7 @@ def test_the_formatter_withholds_library_text_and_exception_messages() -> None:
     assert FAILURE_CODE not in shown
     assert SQL_VALUE not in shown
     as_message = logging.LogRecord(
-        "bot.engine", logging.ERROR, __file__, 1, ValueError(FAILURE_CODE), None, None
+        "bot.core.engine", logging.ERROR, __file__, 1, ValueError(FAILURE_CODE), None, None
     )
     assert formatter.format(as_message).endswith("[ValueError withheld]")
     # A record formatted before by another formatter keeps its full text there only.

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.cli import main
-from bot.logging_setup import (
+from adapters.startup.cli import main
+from bot.core.logging_setup import (
     LIBRARY_CAPS,
     PROJECT_PACKAGES,
     LibraryCap,
@@ -66,12 +66,12 @@ def test_libraries_stay_capped_at_debug(restored_logging: None) -> None:
     logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.DEBUG)
     try:
         logging.getLogger("sqlalchemy.engine.Engine").info("SELECT secret FROM pupils")
-        logging.getLogger("bot.engine").debug("round %d closed", 7)
+        logging.getLogger("bot.core.engine").debug("round %d closed", 7)
     finally:
         logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.NOTSET)
     written = stream.getvalue()
     assert "SELECT" not in written
-    assert "DEBUG bot.engine: round 7 closed" in written
+    assert "DEBUG bot.core.engine: round 7 closed" in written
 
 
 def test_the_cap_filter_judges_by_logger_name_and_by_source_file() -> None:
@@ -84,13 +84,13 @@ def test_the_cap_filter_judges_by_logger_name_and_by_source_file() -> None:
     assert cap.filter(record("sqlalchemy.engine", "/x/y.py", logging.WARNING))
     # SQLAlchemy writing to one of our loggers: its file says where it came from.
     inside = "/venv/lib/site-packages/sqlalchemy/engine/base.py"
-    assert not cap.filter(record("storage.checklist_store.sql", inside, logging.INFO))
-    assert cap.filter(record("bot.engine", "/work/bot/engine.py", logging.DEBUG))
+    assert not cap.filter(record("storage.checklist.store.sql", inside, logging.INFO))
+    assert cap.filter(record("bot.core.engine", "/work/bot/engine.py", logging.DEBUG))
 
 
 def test_our_records_show_ids_but_not_an_exception_passed_as_argument() -> None:
     record = logging.LogRecord(
-        "bot.engine",
+        "bot.core.engine",
         logging.WARNING,
         f"{PROJECT_PACKAGES[0]}engine.py",
         1,

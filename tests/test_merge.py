@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.anonymity import EXACT_MINIMUM, Tier
-from bot.labels import DEFAULT_RULES
-from bot.merge import (
+from bot.results.anonymity import EXACT_MINIMUM, Tier
+from bot.results.labels import DEFAULT_RULES
+from bot.results.merge import (
     GRADE_PREFIX,
     OPEN_PREFIX,
     Distribution,

@@ -1,4 +1,4 @@
-"""The Alembic migrations build exactly the schema of ``storage.models``.
+"""The Alembic migrations build exactly the schema of ``storage.models.quickscan``.
 
 Run on SQLite and PostgreSQL, so a model change without a matching migration
 (or the reverse) fails here rather than on a school's server.

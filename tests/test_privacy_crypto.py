@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter, ConsoleRoster
-from bot import cli
+from adapters.startup import cli
 from storage.crypto import SEALED_PREFIX, EncryptionKeyError, FieldCipher, generate_key
 from storage.keys import TeamKey
-from storage.models import AnswerRow
-from storage.records import ParticipationState
-from storage.store import Store
+from storage.models.quickscan import AnswerRow
+from storage.quickscan.records import ParticipationState
+from storage.quickscan.store import Store
 from tests.console_harness import QUESTIONS
 
 TEAM = TeamKey(platform="console", workspace="school", team="groep-3")

@@ -19,19 +19,19 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 
-from bot.config import ConfigError, load_settings
-from bot.engine import Engine
-from bot.ports import RosterRegistry
-from bot.private_files import prepare_output_dir, sweep, write_private
-from bot.retention import Retention, RetentionReport
-from bot.retention_policy import RetentionPolicy, months_before
-from bot.scheduling import JOB_TABLE, RETENTION_JOB_ID, PingScheduler
+from adapters.startup.config import ConfigError, load_settings
+from bot.calendar.scheduling import JOB_TABLE, RETENTION_JOB_ID, PingScheduler
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from bot.privacy.files import prepare_output_dir, sweep, write_private
+from bot.privacy.policy import RetentionPolicy, months_before
+from bot.privacy.retention import Retention, RetentionReport
 from conversations.instrument import load_instruments
-from storage.checklist_store import ChecklistStore
+from storage.checklist.store import ChecklistStore
 from storage.keys import TeamKey
-from storage.models import ProcessedEventRow
-from storage.records import ParticipationState, Round, Team
-from storage.store import Store
+from storage.models.quickscan import ProcessedEventRow
+from storage.quickscan.records import ParticipationState, Round, Team
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import make_console, texts_for, walkthrough_lines
 

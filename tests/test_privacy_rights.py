@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from storage.checklist_store import ChecklistStore
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from storage.checklist.store import ChecklistStore
 from storage.keys import TeamKey
-from storage.models import RoundResultRow
-from storage.result_store import FINGERPRINTS, ResultStore, fingerprint, member_identity
+from storage.models.quickscan import RoundResultRow
+from storage.results.store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, Console, make_console, walkthrough_lines
 

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar import HolidayKind, Region, SchoolCalendar
-from bot.engine import Engine
-from bot.messages import Inbound, Sender, Where
-from bot.ports import RosterRegistry
+from bot.calendar.school_calendar import HolidayKind, Region, SchoolCalendar
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.messages import Inbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.schedule_store import PingStatus, ScheduleStore
-from storage.store import Store
+from storage.quickscan.store import Store
+from storage.schedule.store import PingStatus, ScheduleStore
 from tests.conftest import FakeClock
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -169,7 +169,7 @@ def test_installing_mid_year_plans_from_round_2(engine: Engine, start: FakeClock
 def test_the_calendar_command_prints_holidays_and_planned_pings(
     engine: Engine, start: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from adapters.startup.cli import main
 
     team = TeamKey(platform="console", workspace="w", team="cal")
     say(engine, team, "/quickscan regio noord")

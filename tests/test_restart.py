@@ -31,7 +31,7 @@ class BotProcess:
             [
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "adapters.startup.cli",
                 "run",
                 "--database",
                 database_url,

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-from bot.engine import Engine
-from bot.messages import Inbound, Outbound, Sender, Where
-from bot.ports import RosterRegistry
-from bot.scheduling import JOB_TABLE, PingScheduler, run_ping
+from bot.calendar.scheduling import JOB_TABLE, PingScheduler, run_ping
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.messages import Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.schedule_store import PingStatus, ScheduleStore
-from storage.store import Store
+from storage.quickscan.store import Store
+from storage.schedule.store import PingStatus, ScheduleStore
 from tests.conftest import FakeClock
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -11,14 +11,14 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.config import SlackConfig, SlackConfigError, SlackMode
 from adapters.slack.runner import SlackRunner
-from bot.clock import SystemClock
-from bot.commands import COMMAND_WORD
-from bot.config import load_settings
-from bot.engine import Engine
-from bot.ports import RosterRegistry
+from adapters.startup.config import load_settings
+from bot.commands.parse import COMMAND_WORD
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.clock import SystemClock
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.fake_slack import BOT_TOKEN, CHANNEL, WORKSPACE, FakeSlack, add_school
 
 MANIFEST = Path(__file__).resolve().parents[1] / "adapters" / "slack" / "manifest.yml"

@@ -18,8 +18,8 @@ from adapters.slack.render import (
     to_mrkdwn,
 )
 from adapters.slack.worker import Worker
-from bot.limits import SLACK_MAX_BLOCKS, SLACK_SECTION_MAX_CHARS
-from bot.messages import Button, Destination, Outbound
+from conversations.core.limits import SLACK_MAX_BLOCKS, SLACK_SECTION_MAX_CHARS
+from conversations.core.messages import Button, Destination, Outbound
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
 from tests.fake_slack import CHANNEL, WORKSPACE, FakeSlack, SlackWorld, slack_world
@@ -184,7 +184,10 @@ def test_pacer_spaces_messages_per_conversation_and_workspace() -> None:
 
 
 def test_default_pacing_comes_from_bot_limits() -> None:
-    from bot.limits import SLACK_PER_CHANNEL_INTERVAL_S, SLACK_WORKSPACE_MESSAGES_PER_SECOND
+    from conversations.core.limits import (
+        SLACK_PER_CHANNEL_INTERVAL_S,
+        SLACK_WORKSPACE_MESSAGES_PER_SECOND,
+    )
 
     defaults = PacingIntervals()
     assert defaults.per_channel == SLACK_PER_CHANNEL_INTERVAL_S

@@ -26,7 +26,7 @@ def free_port() -> int:
 def quickscan_command() -> list[str]:
     """The installed ``quickscan`` script, as an administrator would run it."""
     script = shutil.which("quickscan", path=str(Path(sys.executable).parent))
-    return [script, "run"] if script else [sys.executable, "-m", "bot.cli", "run"]
+    return [script, "run"] if script else [sys.executable, "-m", "adapters.startup.cli", "run"]
 
 
 def clean_environment(home: Path) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 
 from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
-from storage.records import Participation, ParticipationState
+from storage.quickscan.records import Participation, ParticipationState
 from tests.conftest import FakeClock
 from tests.fake_slack import CHANNEL, WORKSPACE, SlackWorld, sign, slack_world
 

@@ -1,4 +1,4 @@
-"""The contract of ``storage.store.Store``, run unchanged on SQLite and PostgreSQL.
+"""The contract of ``storage.quickscan.store.Store``, run unchanged on SQLite and PostgreSQL.
 
 Whatever the engine relies on is pinned here once, so both databases behave
 alike: atomic progress, one open round per team, anonymous results and strict
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.exc import StatementError
 
 from storage.keys import ConversationKey, TeamKey
-from storage.records import (
+from storage.quickscan.records import (
     DEFAULT_MIN_RESPONDENTS,
     DEFAULT_MIN_TEXT_RESPONDENTS,
     MIN_RESPONDENTS_FLOOR,
@@ -26,7 +26,7 @@ from storage.records import (
     RoundNotOpenError,
     RoundStatus,
 )
-from storage.store import Store, UnknownTeamError
+from storage.quickscan.store import Store, UnknownTeamError
 
 if TYPE_CHECKING:  # only for annotations; pytest provides the fixture at run time
     from conftest import FakeClock

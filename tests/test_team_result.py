@@ -13,19 +13,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.labels import DEFAULT_RULES, Label, LabelRules, classify
-from bot.merge import ItemResult, TeamResult, merge
-from bot.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from bot.priorities import suggest
-from bot.report import build_report
-from bot.result_text import render_report
-from bot.trend import compare
+from bot.core.engine import Engine
+from bot.results.labels import DEFAULT_RULES, Label, LabelRules, classify
+from bot.results.merge import ItemResult, TeamResult, merge
+from bot.results.priorities import suggest
+from bot.results.report import build_report
+from bot.results.text import render_report
+from bot.results.trend import compare
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
-from storage.records import ParticipationState
-from storage.store import Store
+from storage.quickscan.records import ParticipationState
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 
 INSTRUMENT = load_instruments()["quickscan-po"]
@@ -298,7 +298,7 @@ def test_trend_since_the_previous_round() -> None:
 _CORPUS = (
     " ".join(q.text for q in INSTRUMENT.questions)
     + " ".join(f.short_name + f.sentence + (f.first_step or "") for f in INSTRUMENT.factors)
-    + Path(__file__).resolve().parents[1].joinpath("bot", "locale", "nl.toml").read_text("utf-8")
+    + (Path(__file__).resolve().parents[1] / "conversations/core/locale/nl.toml").read_text("utf-8")
 ).lower()
 names = st.from_regex(r"[A-Z][a-z]{4,9}", fullmatch=True).filter(
     lambda n: n.lower() not in _CORPUS

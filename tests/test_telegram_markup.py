@@ -17,9 +17,9 @@ from adapters.telegram.catalogue_markup import Renderer, instrument_texts, patte
 from adapters.telegram.markup import deep_link, keyboard, plain, to_html, valid_start_parameter
 from adapters.telegram.rate_limit import ChatRateLimiter
 from adapters.telegram.settings import TelegramConfigError, TelegramLimits, TelegramSettings
-from bot.i18n import Catalogue
-from bot.limits import PayloadTooLargeError
-from bot.messages import Button
+from conversations.core.i18n import Catalogue
+from conversations.core.limits import PayloadTooLargeError
+from conversations.core.messages import Button
 from conversations.instrument import Quickscan, load_instruments
 from tests.conftest import FakeClock
 from tests.fake_telegram import FakeTelegram, parse_html, running_bot

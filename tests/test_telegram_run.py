@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from adapters.startup.runners import build_runners, run_all
 from adapters.telegram.runner import TelegramRunner
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.messages import Destination, Outbound
-from bot.ports import RosterRegistry
-from bot.runner import build_runners, run_all
+from bot.core.engine import Engine
+from bot.core.ports import RosterRegistry
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import Destination, Outbound
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
-from storage.store import Store
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.fake_telegram import BOT_ID, FakeTelegram
 
@@ -59,7 +59,7 @@ def test_quickscan_run_with_a_telegram_token_serves_telegram(tmp_path: Path) -> 
             "TELEGRAM_API_BASE_URL": fake.base_url,
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "adapters.startup.cli", "run"],
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=output,

@@ -44,9 +44,9 @@ from adapters.slack.render import (
 from adapters.slack.roster import Directory, RosterUnavailableError
 from adapters.slack.texts import team_texts
 from adapters.slack.worker import Worker
-from bot.commands import COMMAND_WORD
-from bot.engine import Engine
-from bot.messages import Destination, DestinationKind, Inbound, Outbound
+from bot.commands.parse import COMMAND_WORD
+from bot.core.engine import Engine
+from conversations.core.messages import Destination, DestinationKind, Inbound, Outbound
 
 logger = logging.getLogger(__name__)
 

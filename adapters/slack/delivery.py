@@ -35,10 +35,10 @@ from adapters.slack.render import (
     section_blocks,
     to_mrkdwn,
 )
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.limits import SLACK_SECTION_MAX_CHARS
-from bot.messages import Destination, DestinationKind, Outbound
+from bot.core.engine import Engine
+from conversations.core.i18n import Catalogue
+from conversations.core.limits import SLACK_SECTION_MAX_CHARS
+from conversations.core.messages import Destination, DestinationKind, Outbound
 from storage.keys import TeamKey
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class Delivery:
 
     def _to_team(self, message: Outbound, *, origin: Origin) -> None:
         channel = message.destination.team
-        if message.details is not None or message.report is not None:
+        if message.details is not None:
             # A team result names nobody, but quotes what members typed (open answers):
             # no text in it may become a mention, or a typed user id would ping that person.
             head = section_blocks(message.text)

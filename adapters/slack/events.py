@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.config import PLATFORM
-from bot.commands import COMMAND_WORD
-from bot.messages import Inbound, Sender, Where
+from bot.commands.parse import COMMAND_WORD
+from conversations.core.messages import Inbound, Sender, Where
 
 # With should_escape on, Slack sends "@anna" as "<@U123|anna>" (or "<@U123>").
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

@@ -2,13 +2,13 @@
 
 Exceptions from the database or the SDK can carry statement parameters or
 request bodies in their messages, so failures are logged with
-:func:`bot.logging_setup.log_failure` (type and frames), and Web API errors by
+:func:`bot.core.logging_setup.log_failure` (type and frames), and Web API errors by
 their error code.
 """
 
 from __future__ import annotations
 
-from bot.logging_setup import log_failure
+from bot.core.logging_setup import log_failure
 
 __all__ = ["api_error_code", "log_failure"]
 

@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.limits import SLACK_PER_CHANNEL_INTERVAL_S, SLACK_WORKSPACE_MESSAGES_PER_SECOND
+from conversations.core.limits import (
+    SLACK_PER_CHANNEL_INTERVAL_S,
+    SLACK_WORKSPACE_MESSAGES_PER_SECOND,
+)
 
 # Forget conversations idle this long; their next message is never delayed anyway.
 _FORGET_AFTER_S = 60.0

@@ -14,14 +14,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import Catalogue
-from bot.limits import (
+from conversations.core.i18n import Catalogue
+from conversations.core.limits import (
     SLACK_MAX_BLOCKS,
     SLACK_MODAL_INPUT_MAX_CHARS,
     SLACK_SECTION_MAX_CHARS,
     split_text,
 )
-from bot.messages import Button
+from conversations.core.messages import Button
 
 Block = dict[str, Any]
 

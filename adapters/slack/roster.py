@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.logs import api_error_code
-from bot.messages import Sender
-from bot.ports import RosterUnavailableError as PortRosterUnavailableError
+from bot.core.ports import RosterUnavailableError as PortRosterUnavailableError
+from conversations.core.messages import Sender
 from storage.keys import TeamKey
 
 logger = logging.getLogger(__name__)

@@ -29,11 +29,11 @@ from adapters.slack.pacing import Pacer, PacingIntervals
 from adapters.slack.roster import Directory, SlackRoster
 from adapters.slack.texts import team_texts
 from adapters.slack.worker import Worker
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.logging_setup import cap_library_loggers
-from bot.messages import Outbound
-from bot.ports import RosterRegistry
+from bot.core.engine import Engine
+from bot.core.logging_setup import cap_library_loggers
+from bot.core.ports import RosterRegistry
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import Outbound
 from storage.keys import TeamKey
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ _SIGNAL_POLL_S = 0.2
 
 
 class SlackRunner:
-    """Runs the Slack adapter around one engine (``bot.ports.PlatformRunner``)."""
+    """Runs the Slack adapter around one engine (``bot.core.ports.PlatformRunner``)."""
 
     def __init__(
         self,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapters.slack.config import PLATFORM
-from bot.engine import Engine
-from bot.i18n import DEFAULT_LOCALE, Catalogue
+from bot.core.engine import Engine
+from conversations.core.i18n import DEFAULT_LOCALE, Catalogue
 from storage.keys import TeamKey
 
 

@@ -1,7 +1,7 @@
 """The Telegram adapter: python-telegram-bot v22 around the neutral engine.
 
-Updates become :class:`bot.messages.Inbound` events and the engine's
-:class:`bot.messages.Outbound` messages become Bot API calls; no engine rule lives
+Updates become :class:`conversations.core.messages.Inbound` events and the engine's
+:class:`conversations.core.messages.Outbound` messages become Bot API calls; no engine rule lives
 here. :class:`adapters.telegram.runner.TelegramRunner` is the entry point.
 """
 

@@ -11,7 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from adapters.telegram.rate_limit import ChatRateLimiter
 from adapters.telegram.settings import TelegramLimits, TelegramSettings
-from bot.i18n import Catalogue
+from conversations.core.i18n import Catalogue
 
 _LOG = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from bot.i18n import Catalogue, available_locales, catalogue_keys
+from conversations.core.i18n import Catalogue, available_locales, catalogue_keys
 from conversations.instrument import Checklist, Quickscan
 
 # Markers count only at word edges (not beside a letter or digit), so

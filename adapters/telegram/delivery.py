@@ -35,11 +35,11 @@ from adapters.telegram.markup import (
     valid_start_parameter,
 )
 from adapters.telegram.roster import PLATFORM, TelegramRoster
-from bot.engine import Engine
-from bot.i18n import Catalogue
-from bot.limits import MESSAGE_MAX_CHARS, TELEGRAM_CAPTION_MAX_CHARS, split_text
-from bot.logging_setup import log_failure
-from bot.messages import DestinationKind, Outbound
+from bot.core.engine import Engine
+from bot.core.logging_setup import log_failure
+from conversations.core.i18n import Catalogue
+from conversations.core.limits import MESSAGE_MAX_CHARS, TELEGRAM_CAPTION_MAX_CHARS, split_text
+from conversations.core.messages import DestinationKind, Outbound
 from storage.keys import TeamKey
 
 _LOG = logging.getLogger(__name__)

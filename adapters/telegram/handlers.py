@@ -31,11 +31,11 @@ from adapters.telegram.delivery import Delivery, Origin, chat_id_of
 from adapters.telegram.markup import valid_start_parameter
 from adapters.telegram.membership import Standing, group_standing, standing_of
 from adapters.telegram.roster import PLATFORM, TelegramRoster, sender_of
-from bot.engine import Engine
-from bot.i18n import DEFAULT_LOCALE, Catalogue, available_locales
-from bot.limits import CALLBACK_DATA_MAX_BYTES
-from bot.logging_setup import log_failure
-from bot.messages import Destination, DestinationKind, Inbound, Outbound, Where
+from bot.core.engine import Engine
+from bot.core.logging_setup import log_failure
+from conversations.core.i18n import DEFAULT_LOCALE, Catalogue, available_locales
+from conversations.core.limits import CALLBACK_DATA_MAX_BYTES
+from conversations.core.messages import Destination, DestinationKind, Inbound, Outbound, Where
 from storage.keys import TeamKey
 
 # Update types the bot asks for: messages, button presses, and membership changes

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from adapters.telegram.catalogue_markup import Renderer
-from bot.limits import TELEGRAM_START_PARAM_MAX_CHARS, check_payload
-from bot.messages import Button
+from conversations.core.limits import TELEGRAM_START_PARAM_MAX_CHARS, check_payload
+from conversations.core.messages import Button
 
 KEYBOARD_ROW_MAX = 6  # Telegram shows six short buttons in a row comfortably
 LONG_LABEL_ROW_MAX = 3  # words like "« vorige" need more room

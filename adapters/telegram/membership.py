@@ -17,7 +17,7 @@ import logging
 from telegram import Bot, ChatMember, ChatMemberRestricted
 from telegram.error import BadRequest, TelegramError
 
-from bot.logging_setup import log_failure
+from bot.core.logging_setup import log_failure
 
 _LOG = logging.getLogger(__name__)
 _IN_GROUP = frozenset({ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER})

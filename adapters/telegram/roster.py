@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from telegram import User
 
-from bot.messages import Sender
+from conversations.core.messages import Sender
 from storage.keys import TeamKey
 
 PLATFORM = "telegram"

@@ -15,6 +15,7 @@ import signal
 import threading
 from collections.abc import Mapping, Sequence
 
+from adapters.startup.config import load_settings
 from adapters.telegram.admins import AdminCache
 from adapters.telegram.application import AnyApplication, announce_commands, build_application
 from adapters.telegram.catalogue_markup import Renderer, instrument_texts
@@ -23,11 +24,10 @@ from adapters.telegram.handlers import ALLOWED_UPDATES, Handlers
 from adapters.telegram.roster import PLATFORM, TelegramRoster
 from adapters.telegram.settings import TelegramLimits, TelegramSettings
 from adapters.telegram.webhook import WebhookServer
-from bot.config import load_settings
-from bot.engine import Engine
-from bot.logging_setup import cap_library_loggers
-from bot.messages import Outbound
-from bot.ports import RosterRegistry
+from bot.core.engine import Engine
+from bot.core.logging_setup import cap_library_loggers
+from bot.core.ports import RosterRegistry
+from conversations.core.messages import Outbound
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 
@@ -119,7 +119,7 @@ class TelegramRunner:
     def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
         """Send messages nobody asked for (scheduled pings) from any other thread.
 
-        The signature is that of ``bot.ports.Deliverers``, so the runner registers as
+        The signature is that of ``bot.core.ports.Deliverers``, so the runner registers as
         it is. Blocks until they are sent, on the bot's own event loop so the rate
         limits hold. Dropped (logged) when the bot is not running.
         """

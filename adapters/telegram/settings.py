@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.limits import (
+from conversations.core.limits import (
     TELEGRAM_GLOBAL_PER_SECOND,
     TELEGRAM_GROUP_PER_MINUTE,
     TELEGRAM_PER_CHAT_INTERVAL_S,

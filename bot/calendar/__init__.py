@@ -1,0 +1,1 @@
+"""bot.calendar.school_calendar."""

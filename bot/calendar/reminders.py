@@ -1,0 +1,243 @@
+"""Sends the planned pings: the bot's own initiative, at most once each.
+
+The planner (bot/planner.py) decides *when*; the outbox (storage/schedule_store.py)
+remembers *what*; this module decides, when a ping is due, whether it is still
+useful and what it says. A ping is claimed in the database before its messages
+are built, so a crash after the claim loses that one ping rather than sending it
+twice, and a second process finds it already claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from bot.calendar.deadline import SCHOOL_TZ
+from bot.calendar.planner import (
+    PlanSettings,
+    SchoolDays,
+    checklist_pings,
+    quickscan_pings,
+    school_year_of,
+)
+from bot.results.service import Results
+from conversations.core.clock import Clock
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import Destination, Outbound
+from conversations.quickscan.walkthrough import Walkthrough
+from storage.keys import TeamKey
+from storage.quickscan.records import ParticipationState, Round, RoundNotOpenError, Team
+from storage.quickscan.store import Store
+from storage.schedule.store import Ping, PingStatus, PlannedPing, ScheduleStore
+
+log = logging.getLogger(__name__)
+
+
+class ChecklistRounds(Protocol):
+    """The checklist service's side of the pings (bot/checklist_service.py)."""
+
+    def open_round(
+        self, *, team: TeamKey, number: int, school_year: int, deadline: datetime, now: datetime
+    ) -> list[Outbound]:
+        """Open round ``number`` and tell the teachers."""
+        ...
+
+    def remind(self, *, team: TeamKey, now: datetime) -> list[Outbound]:
+        """Remind teachers who have not finished the open round."""
+        ...
+
+    def close_round(self, *, team: TeamKey, now: datetime) -> list[Outbound]:
+        """Close the open round: team aggregate, and after round 2 the comparisons."""
+        ...
+
+    def announce(self, *, team: TeamKey, text_key: str, **values: object) -> list[Outbound]:
+        """Post an announcement in the team channel."""
+        ...
+
+
+CalendarFor = Callable[[Team], SchoolDays | None]
+"""The school days of a team's region with its overrides; None when no region is set."""
+
+
+class Reminders:
+    """Plans every team's pings and fires the due ones."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        schedule: ScheduleStore,
+        calendar_for: CalendarFor,
+        checklist: ChecklistRounds | None,
+        walkthrough: Walkthrough,
+        results: Results,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._schedule = schedule
+        self._calendar_for = calendar_for
+        self._checklist = checklist
+        self._walkthrough = walkthrough
+        self._results = results
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The injected clock's time (the scheduler compares due moments with it)."""
+        return self._clock.now()
+
+    # ---------------------------------------------------------------- planning
+
+    def plan(self, *, team: Team) -> list[PlannedPing]:
+        """What the team's outbox should hold from now on."""
+        days = self._calendar_for(team)
+        if days is None:
+            return []
+        now = self._clock.now()
+        planned: list[PlannedPing] = []
+        if self._checklist is not None:
+            year = school_year_of(now)
+            for school_year in (year, year + 1):
+                try:
+                    planned += checklist_pings(
+                        team_id=team.id,
+                        days=days,
+                        school_year=school_year,
+                        now=now,
+                        known=self._known,
+                        settings=PlanSettings.from_mapping(team.plan_settings),
+                    )
+                except ValueError:  # CalendarError: beyond the shipped school years
+                    log.info("no calendar for team %s in school year %s", team.id, school_year)
+        round_ = self._store.current_round(key=team.key)
+        if round_ is not None:
+            try:
+                planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
+            except ValueError:  # CalendarError: a deadline beyond the shipped years
+                log.info("no calendar for the deadline of round %s", round_.id)
+        return planned
+
+    def replan(self, *, key: TeamKey) -> None:
+        """Bring one team's outbox in line with its settings and open round."""
+        team = self._store.get_team(key=key)
+        if team is None:
+            return
+        now = self._clock.now()
+        planned = [
+            ping for ping in self.plan(team=team) if ping.due_at > now or self._known(ping.id)
+        ]
+        self._schedule.sync(key=key, planned=planned, now=now)
+
+    def replan_all(self) -> None:
+        """Plan every team: at start and before every check for due pings."""
+        for team in self._store.teams():
+            self.replan(key=team.key)
+
+    def _known(self, ping_id: str) -> bool:
+        return self._schedule.get(ping_id=ping_id) is not None
+
+    # ------------------------------------------------------------------ firing
+
+    def fire_due(self) -> list[Outbound]:
+        """Send every due ping once, oldest first (a missed one only while useful)."""
+        messages: list[Outbound] = []
+        for ping in self._schedule.due(now=self._clock.now()):
+            messages += self.fire(ping_id=ping.id)
+        return messages
+
+    def fire(self, *, ping_id: str) -> list[Outbound]:
+        """Send one ping if it is due, pending and still useful; else nothing."""
+        now = self._clock.now()
+        ping = self._schedule.get(ping_id=ping_id)
+        if ping is None or ping.status is not PingStatus.PENDING or ping.due_at > now:
+            return []
+        if now > ping.useful_until:
+            self._schedule.claim(ping_id=ping.id, status=PingStatus.EXPIRED, now=now)
+            log.info("ping %s expired unsent", ping.id)
+            return []
+        if not self._schedule.claim(ping_id=ping.id, status=PingStatus.SENT, now=now):
+            return []  # another process or thread got it first
+        log.info("ping %s sent", ping.id)
+        return self._act(ping, now)
+
+    def _act(self, ping: Ping, now: datetime) -> list[Outbound]:
+        handlers: Mapping[str, Callable[[Ping, datetime], list[Outbound]]] = {
+            "quickscan_remind": self._quickscan_remind,
+            "quickscan_close": self._quickscan_close,
+            "checklist_open": self._checklist_open,
+            "checklist_remind": self._checklist_remind,
+            "checklist_close": self._checklist_close,
+            "checklist_announce": self._checklist_announce,
+        }
+        handler = handlers.get(ping.kind)
+        return handler(ping, now) if handler is not None else []
+
+    def _open_round(self, ping: Ping) -> Round | None:
+        round_ = self._store.current_round(key=ping.team)
+        if round_ is None or round_.id != ping.args.get("round_id"):
+            return None
+        return round_
+
+    def _quickscan_remind(self, ping: Ping, now: datetime) -> list[Outbound]:
+        round_ = self._open_round(ping)
+        if round_ is None or round_.deadline is None:
+            return []
+        team = self._store.get_team(key=ping.team)
+        texts = Catalogue(team.locale if team else "nl")
+        deadline = round_.deadline.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y")
+        messages: list[Outbound] = []
+        for participation in self._store.participations(key=ping.team, round_id=round_.id):
+            if participation.state is ParticipationState.SUBMITTED:
+                continue
+            if participation.unreachable_at is not None:
+                continue
+            messages.append(
+                Outbound(
+                    destination=Destination.dm(team=ping.team.team, user=participation.key.user),
+                    text=texts.t("reminder.quickscan", deadline=deadline),
+                )
+            )
+            messages.append(self._walkthrough.prompt_for(participation=participation))
+        return messages
+
+    def _quickscan_close(self, ping: Ping, now: datetime) -> list[Outbound]:
+        round_ = self._open_round(ping)
+        team = self._store.get_team(key=ping.team)
+        if round_ is None or team is None:
+            return []
+        try:
+            closed = self._store.close_round(key=ping.team, round_id=round_.id, now=now)
+        except RoundNotOpenError:
+            return []
+        texts = Catalogue(team.locale)
+        notice = Outbound(
+            destination=Destination.team_channel(team=ping.team.team),
+            text=texts.t("reminder.auto_closed"),
+        )
+        return [notice, *self._results.result_messages(team=team, round_=closed)]
+
+    def _checklist_open(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None:
+            return []
+        deadline = datetime.fromisoformat(str(ping.args["deadline"])).replace(tzinfo=SCHOOL_TZ)
+        return self._checklist.open_round(
+            team=ping.team,
+            number=int(ping.args["number"]),
+            school_year=int(ping.args["school_year"]),
+            deadline=deadline.replace(hour=23, minute=59, second=59),
+            now=now,
+        )
+
+    def _checklist_remind(self, ping: Ping, now: datetime) -> list[Outbound]:
+        return [] if self._checklist is None else self._checklist.remind(team=ping.team, now=now)
+
+    def _checklist_close(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None:
+            return []
+        return self._checklist.close_round(team=ping.team, now=now)
+
+    def _checklist_announce(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None:
+            return []
+        return self._checklist.announce(team=ping.team, text_key="reminder.round2_follows")

@@ -1,0 +1,648 @@
+"""The school calendar: Dutch school holidays per region, public holidays and school days.
+
+The bot plans checklist rounds and reminders relative to the school holidays ("three
+weeks before the herfstvakantie", "the first school day after the kerstvakantie") and
+must never ping on a day without school. This module answers those questions from
+data that ships with the bot and never reads the clock: callers pass the day.
+
+* School holidays per region (noord, midden, zuid) come from
+  ``bot/calendar/data/school_holidays.csv``, derived by ``scripts/build_calendar.py`` from the
+  OpenHolidays API data (``SOURCE_ATTRIBUTION``; the file stays under the ODbL, see
+  ``bot/calendar/data/README.md``). A school may override its own dates, since the autumn and
+  spring dates are only advice (``SchoolCalendar.with_overrides``).
+* Public holidays come from the ``holidays`` package (country NL, category public),
+  plus Goede Vrijdag whatever the installed version says (see ``_days_off_by_law``).
+* The municipality -> region table is ``bot/calendar/data/municipalities.csv`` (same source).
+
+The calendar covers 1 September of the first shipped school year through the end of
+the last shipped summer holiday of each region; any other date raises
+``OutOfRangeError`` instead of guessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+with warnings.catch_warnings():
+    # holidays 0.5x-0.6x warn on import about their coming 1.0 versioning: nothing to act
+    # on here, and it would fail every test run (pytest turns warnings into errors).
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*This is a future version incompatibility",
+        category=DeprecationWarning,
+    )
+    import holidays as holidays_package
+
+SOURCE_ATTRIBUTION = "OpenHolidays API, openholidaysapi.org, ODbL"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SCHOOL_HOLIDAYS_FILE = DATA_DIR / "school_holidays.csv"
+MUNICIPALITIES_FILE = DATA_DIR / "municipalities.csv"
+
+# A holiday starting in August or later belongs to the school year starting that
+# calendar year; one starting before August (voorjaar, mei, zomer) to the one before.
+_SCHOOL_YEAR_FIRST_MONTH = 8
+# The calendar starts on 1 September of the first school year: every region's previous
+# summer holiday has ended by then (the build script checks this against the source).
+_COVERAGE_FIRST_MONTH = 9
+_SATURDAY = 5
+
+
+class CalendarError(ValueError):
+    """A question the calendar cannot answer (unknown name, bad argument); says why."""
+
+
+class OutOfRangeError(CalendarError):
+    """A date or school year outside the data that ships with the bot."""
+
+
+class Region(Enum):
+    """The three school holiday regions of the Netherlands."""
+
+    NOORD = "noord"
+    MIDDEN = "midden"
+    ZUID = "zuid"
+
+
+class HolidayKind(Enum):
+    """The five school holidays, in school-year order."""
+
+    HERFST = "herfst"
+    KERST = "kerst"
+    VOORJAAR = "voorjaar"
+    MEI = "mei"
+    ZOMER = "zomer"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holiday:
+    """One school holiday of one region; ``start`` and ``end`` are both holiday days."""
+
+    region: Region
+    kind: HolidayKind
+    school_year: int
+    start: date
+    end: date
+    overridden: bool = False
+
+    @property
+    def school_year_label(self) -> str:
+        """The school year as people write it, e.g. ``2026-2027``."""
+        return school_year_label(self.school_year)
+
+    def contains(self, day: date) -> bool:
+        """Whether ``day`` falls in this holiday (both ends included)."""
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Municipality:
+    """A municipality and the school region(s) it belongs to (two for a few split ones)."""
+
+    name: str
+    province: str
+    regions: tuple[Region, ...]
+
+    @property
+    def region(self) -> Region | None:
+        """The region, or None when the municipality is split and the school must choose."""
+        return self.regions[0] if len(self.regions) == 1 else None
+
+
+def school_year_of(day: date) -> int:
+    """The first calendar year of the school year a holiday starting on ``day`` belongs to.
+
+    Holidays are filed by their start: a summer holiday starting in July 2027 ends the
+    school year 2026-2027, a herfstvakantie in October 2027 opens 2027-2028.
+    """
+    return day.year if day.month >= _SCHOOL_YEAR_FIRST_MONTH else day.year - 1
+
+
+def school_year_label(start_year: int) -> str:
+    """``2026`` -> ``"2026-2027"``, the form of the data file and of Dutch school papers."""
+    return f"{start_year}-{start_year + 1}"
+
+
+def parse_school_year(text: str) -> int:
+    """The first year of a school year written as ``2026-2027``, ``2026/27`` or ``2026``.
+
+    Raises:
+        CalendarError: not a school year, or the two years do not follow each other.
+    """
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:[-/]\s*(\d{2}|\d{4}))?\s*", text)
+    if match is None:
+        raise CalendarError(f"not a school year: {text!r} (write e.g. 2026-2027)")
+    first = int(match[1])
+    if match[2] is not None and int(match[2]) % 100 != (first + 1) % 100:
+        raise CalendarError(f"not a school year: {text!r} (the years must follow each other)")
+    return first
+
+
+_REGION_WORDS: Mapping[str, Region] = {
+    "noord": Region.NOORD,
+    "north": Region.NOORD,
+    "no": Region.NOORD,
+    "midden": Region.MIDDEN,
+    "middle": Region.MIDDEN,
+    "central": Region.MIDDEN,
+    "centre": Region.MIDDEN,
+    "center": Region.MIDDEN,
+    "mi": Region.MIDDEN,
+    "zuid": Region.ZUID,
+    "south": Region.ZUID,
+    "zu": Region.ZUID,
+}
+_KIND_WORDS: Mapping[str, HolidayKind] = {
+    "herfst": HolidayKind.HERFST,
+    "autumn": HolidayKind.HERFST,
+    "fall": HolidayKind.HERFST,
+    "kerst": HolidayKind.KERST,
+    "christmas": HolidayKind.KERST,
+    "xmas": HolidayKind.KERST,
+    "voorjaar": HolidayKind.VOORJAAR,
+    "voorjaars": HolidayKind.VOORJAAR,
+    "krokus": HolidayKind.VOORJAAR,
+    "carnaval": HolidayKind.VOORJAAR,
+    "carnavals": HolidayKind.VOORJAAR,
+    "spring": HolidayKind.VOORJAAR,
+    "mei": HolidayKind.MEI,
+    "may": HolidayKind.MEI,
+    "zomer": HolidayKind.ZOMER,
+    "summer": HolidayKind.ZOMER,
+}
+
+
+def parse_region(text: str) -> Region:
+    """A region from what a coordinator types: ``zuid``, ``Regio Zuid``, ``south``, ``ZU``.
+
+    Raises:
+        CalendarError: not one of the three regions.
+    """
+    word = _fold(text)
+    for prefix in ("regio", "region"):
+        if word.startswith(prefix) and word != prefix:
+            word = word.removeprefix(prefix)
+    region = _REGION_WORDS.get(word)
+    if region is None:
+        raise CalendarError(f"unknown region {text!r}: use noord, midden or zuid")
+    return region
+
+
+def parse_holiday_kind(text: str) -> HolidayKind:
+    """A holiday from ``herfst``, ``Herfstvakantie``, ``autumn holiday``, ``carnaval`` etc.
+
+    Raises:
+        CalendarError: not one of the five school holidays.
+    """
+    word = _fold(text)
+    for suffix in ("vakantie", "holidays", "holiday", "break"):
+        if word.endswith(suffix) and word != suffix:
+            word = word.removesuffix(suffix)
+            break
+    kind = _KIND_WORDS.get(word)
+    if kind is None:
+        raise CalendarError(
+            f"unknown school holiday {text!r}: use herfst, kerst, voorjaar, mei or zomer"
+        )
+    return kind
+
+
+def weeks_before(day: date, *, n: int) -> date:
+    """The same weekday ``n`` weeks earlier (``n`` may be 0); plain date arithmetic."""
+    if n < 0:
+        raise CalendarError(f"weeks_before needs n >= 0, got {n}")
+    return day - timedelta(weeks=n)
+
+
+# Common other spellings, folded (see ``_fold``), to the name in municipalities.csv.
+_MUNICIPALITY_ALIASES: Mapping[str, str] = {
+    "denbosch": "'s-Hertogenbosch",
+    "hertogenbosch": "'s-Hertogenbosch",
+    "sgravenhage": "Den Haag",
+    "thehague": "Den Haag",
+    "nuenen": "Nuenen c.a.",
+    "nuenengerwenennederwetten": "Nuenen c.a.",
+    "dantumadiel": "Dantumadeel",
+    "tytsjerksteradiel": "Tietjerksteradeel",
+    "defryskemarren": "De Friese Meren",
+    "zuidwestfriesland": "Súdwest-Fryslân",
+    "noordoostfriesland": "Noardeast-Fryslân",
+}
+# Abbreviations people add to tell two municipalities apart, e.g. "Bergen (NH)", "Bergen (L.)".
+_PROVINCE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "Drenthe": ("dr",),
+    "Flevoland": ("fl",),
+    "Fryslân": ("fr", "fries", "friesland"),
+    "Gelderland": ("ge", "gld", "gl"),
+    "Groningen": ("gr", "gn"),
+    "Limburg": ("li", "l", "lb", "lim"),
+    "Noord-Brabant": ("nb", "br", "brabant"),
+    "Noord-Holland": ("nh",),
+    "Overijssel": ("ov",),
+    "Utrecht": ("ut", "u"),
+    "Zeeland": ("ze", "z", "zl"),
+    "Zuid-Holland": ("zh",),
+}
+_QUALIFIED = re.compile(r"^(?P<name>.+?)\s*\((?P<province>[^()]+)\)\s*$")
+
+
+def find_municipalities(name: str, *, province: str | None = None) -> tuple[Municipality, ...]:
+    """The municipalities called ``name`` (ignoring case, accents, spaces and dashes).
+
+    Accepts common other spellings ("Den Bosch", "'s-Gravenhage") and a province to
+    tell namesakes apart, either as ``province`` or in the name: "Bergen (NH)",
+    "Bergen (L.)", "Bergen Limburg". Usually one match; none when unknown, two for
+    "Bergen" without a province.
+    """
+    index = _municipality_index()
+    text = name.strip()
+    if province is None and (match := _QUALIFIED.match(text)):
+        text, province = match["name"], match["province"]
+    key = _municipality_key(text)
+    found = index.get(key, ())
+    if not found and province is None and " " in text:
+        head, _, tail = text.rpartition(" ")
+        if _province_matches(tail, candidates=index.get(_municipality_key(head), ())):
+            found, province = index[_municipality_key(head)], tail
+    if province is not None:
+        found = tuple(m for m in found if _is_province(province, of=m))
+    return found
+
+
+def region_for_municipality(name: str, *, province: str | None = None) -> Region | None:
+    """The school region of a municipality, e.g. "Tilburg" -> zuid.
+
+    Returns None when the name is unknown, names two municipalities (give the
+    province) or the municipality is split over two regions (Altena, Montferland,
+    Neder-Betuwe, De Ronde Venen): then the team must name its region itself.
+    """
+    found = find_municipalities(name, province=province)
+    return found[0].region if len(found) == 1 else None
+
+
+def _municipality_key(name: str) -> str:
+    key = _fold(name)
+    if key.startswith("gemeente") and key != "gemeente":
+        key = key.removeprefix("gemeente")
+    alias = _MUNICIPALITY_ALIASES.get(key)
+    return _fold(alias) if alias is not None else key
+
+
+def _province_matches(text: str, *, candidates: Iterable[Municipality]) -> bool:
+    return any(_is_province(text, of=m) for m in candidates)
+
+
+def _is_province(text: str, *, of: Municipality) -> bool:
+    word = _fold(text)
+    return word == _fold(of.province) or word in _PROVINCE_WORDS.get(of.province, ())
+
+
+def _fold(text: str) -> str:
+    """Lower case, no accents, letters and digits only: "'s-Hertogenbosch" -> "shertogenbosch"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if char.isalnum())
+
+
+@cache
+def _municipality_index() -> Mapping[str, tuple[Municipality, ...]]:
+    index: dict[str, tuple[Municipality, ...]] = {}
+    for line, record in _read_csv(MUNICIPALITIES_FILE, header=("name", "province", "region")):
+        try:
+            regions = tuple(Region(value) for value in record["region"].split("|"))
+        except ValueError as error:
+            raise CalendarError(f"{MUNICIPALITIES_FILE.name}:{line}: {error}") from error
+        municipality = Municipality(
+            name=record["name"], province=record["province"], regions=regions
+        )
+        key = _fold(municipality.name)
+        index[key] = (*index.get(key, ()), municipality)
+    return index
+
+
+_HolidayKey = tuple[Region, int, HolidayKind]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchoolCalendar:
+    """School holidays per region and public holidays; answers "is this a school day?".
+
+    Immutable: ``with_overrides`` returns a new calendar, so the packaged one can be
+    shared (``load`` caches it) and a team's calendar is just the packaged one plus
+    that team's own dates.
+    """
+
+    holidays: tuple[Holiday, ...]
+    public_holidays: frozenset[date]
+    first_day: date
+    _index: Mapping[_HolidayKey, Holiday] = field(init=False, repr=False, compare=False)
+    _by_region: Mapping[Region, tuple[Holiday, ...]] = field(init=False, repr=False, compare=False)
+    _last_day: Mapping[Region, date] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[_HolidayKey, Holiday] = {}
+        for item in self.holidays:
+            key = (item.region, item.school_year, item.kind)
+            if key in index:
+                raise CalendarError(f"two {item.kind.value} holidays for {key}")
+            if item.end < item.start:
+                raise CalendarError(f"holiday ends before it starts: {item}")
+            index[key] = item
+        by_region = {
+            region: tuple(sorted((h for h in self.holidays if h.region is region), key=_start))
+            for region in Region
+        }
+        for region, ordered in by_region.items():
+            if not ordered:
+                raise CalendarError(f"no school holidays for region {region.value}")
+            for before, after in zip(ordered, ordered[1:], strict=False):
+                if after.start <= before.end:
+                    raise CalendarError(
+                        f"{region.value}: {after.kind.value} {after.school_year_label} "
+                        f"({after.start}..{after.end}) overlaps {before.kind.value} "
+                        f"({before.start}..{before.end})"
+                    )
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_by_region", by_region)
+        object.__setattr__(
+            self, "_last_day", {region: max(h.end for h in by_region[region]) for region in Region}
+        )
+
+    @classmethod
+    def load(cls) -> SchoolCalendar:
+        """The calendar shipped with the bot (read once, then shared: it is immutable)."""
+        return _packaged_calendar()
+
+    def coverage(self, *, region: Region) -> tuple[date, date]:
+        """The first and last day this calendar can answer for in ``region``."""
+        return self.first_day, self._last_day[region]
+
+    def holiday(self, *, region: Region, kind: HolidayKind, school_year_starting: int) -> Holiday:
+        """The ``kind`` holiday of ``region`` in the school year starting in that year.
+
+        Raises:
+            OutOfRangeError: the school year is not in the shipped data.
+        """
+        found = self._index.get((region, school_year_starting, kind))
+        if found is None:
+            years = sorted({h.school_year for h in self.holidays})
+            wanted, first, last = (
+                school_year_label(year) for year in (school_year_starting, years[0], years[-1])
+            )
+            raise OutOfRangeError(
+                f"no {kind.value} for {region.value} in {wanted}: "
+                f"the calendar has {first} to {last}"
+            )
+        return found
+
+    def holidays_between(self, *, region: Region, start: date, end: date) -> tuple[Holiday, ...]:
+        """The holidays of ``region`` that overlap ``start``..``end`` (both included), in order.
+
+        Raises:
+            OutOfRangeError: either end lies outside the calendar.
+        """
+        if end < start:
+            raise CalendarError(f"holidays_between: end {end} is before start {start}")
+        self._check_covered(start, region=region)
+        self._check_covered(end, region=region)
+        return tuple(h for h in self._by_region[region] if h.start <= end and h.end >= start)
+
+    def next_holiday(self, *, region: Region, kind: HolidayKind, on_or_after: date) -> Holiday:
+        """The first ``kind`` holiday of ``region`` that starts on or after ``on_or_after``.
+
+        A holiday already under way on that day is not "next": during the herfstvakantie
+        the next herfstvakantie is a year later.
+
+        Raises:
+            OutOfRangeError: ``on_or_after`` is outside the calendar, or the shipped data
+                has no later ``kind`` holiday.
+        """
+        self._check_covered(on_or_after, region=region)
+        for item in self._by_region[region]:
+            if item.kind is kind and item.start >= on_or_after:
+                return item
+        raise OutOfRangeError(
+            f"no {kind.value} for {region.value} on or after {on_or_after} in the shipped data"
+        )
+
+    def holiday_on(self, day: date, *, region: Region) -> Holiday | None:
+        """The school holiday of ``region`` that ``day`` falls in, if any."""
+        self._check_covered(day, region=region)
+        return next((h for h in self._by_region[region] if h.contains(day)), None)
+
+    def is_public_holiday(self, day: date) -> bool:
+        """Whether ``day`` is a Dutch public holiday on which schools are closed.
+
+        Raises:
+            OutOfRangeError: ``day`` is outside the years the calendar covers.
+        """
+        if not self.first_day <= day <= max(self._last_day.values()):
+            raise OutOfRangeError(f"{day} is outside the school calendar")
+        return day in self.public_holidays
+
+    def is_school_day(self, day: date, *, region: Region) -> bool:
+        """Monday to Friday, not in a school holiday of ``region``, not a public holiday.
+
+        Raises:
+            OutOfRangeError: ``day`` is outside the calendar for ``region``.
+        """
+        self._check_covered(day, region=region)
+        if day.weekday() >= _SATURDAY or day in self.public_holidays:
+            return False
+        return not any(h.contains(day) for h in self._by_region[region])
+
+    def school_days_before(self, day: date, *, n: int, region: Region) -> date:
+        """The ``n``-th school day before ``day`` (``n`` = 1: the last one before it).
+
+        Raises:
+            CalendarError: ``n`` < 1.
+            OutOfRangeError: counting back leaves the calendar.
+        """
+        if n < 1:
+            raise CalendarError(f"school_days_before needs n >= 1, got {n}")
+        found = day
+        for _ in range(n):
+            found = self.last_school_day_before(found, region=region)
+        return found
+
+    def school_days_after(self, day: date, *, n: int, region: Region) -> date:
+        """The ``n``-th school day after ``day`` (``n`` = 1: the first one after it).
+
+        Raises:
+            CalendarError: ``n`` < 1.
+            OutOfRangeError: counting on leaves the calendar.
+        """
+        if n < 1:
+            raise CalendarError(f"school_days_after needs n >= 1, got {n}")
+        found = day
+        for _ in range(n):
+            found = self.first_school_day_after(found, region=region)
+        return found
+
+    def first_school_day_after(
+        self, day: date, *, region: Region, inclusive: bool = False
+    ) -> date:
+        """The first school day after ``day`` (or ``day`` itself if ``inclusive`` and it is one).
+
+        Raises:
+            OutOfRangeError: there is none before the calendar ends.
+        """
+        return next(self._school_days(day, region=region, step=1, inclusive=inclusive))
+
+    def last_school_day_before(
+        self, day: date, *, region: Region, inclusive: bool = False
+    ) -> date:
+        """The last school day before ``day`` (or ``day`` itself if ``inclusive`` and it is one).
+
+        Raises:
+            OutOfRangeError: there is none after the calendar starts.
+        """
+        return next(self._school_days(day, region=region, step=-1, inclusive=inclusive))
+
+    def with_overrides(
+        self,
+        *,
+        region: Region,
+        overrides: Mapping[tuple[int, HolidayKind], tuple[date, date]],
+    ) -> SchoolCalendar:
+        """This calendar with a school's own dates for some holidays of ``region``.
+
+        Keys are (first year of the school year, kind), values (first, last holiday
+        day), e.g. ``{(2026, HolidayKind.HERFST): (date(2026, 10, 17), date(2026, 10, 25))}``.
+        Other regions are unchanged; an empty mapping returns this calendar.
+
+        Raises:
+            OutOfRangeError: a school year that is not shipped, or dates before the calendar.
+            CalendarError: end before start, dates in another school year, or an overlap
+                with another holiday of the region.
+        """
+        if not overrides:
+            return self
+        replaced = dict(self._index)
+        for (year, kind), (start, end) in overrides.items():
+            key = (region, year, kind)
+            if key not in replaced:
+                self.holiday(region=region, kind=kind, school_year_starting=year)  # raises
+            if end < start:
+                raise CalendarError(
+                    f"override for {kind.value}: end {end} is before start {start}"
+                )
+            if start < self.first_day:
+                raise OutOfRangeError(f"override for {kind.value} starts before {self.first_day}")
+            if school_year_of(start) != year:
+                raise CalendarError(
+                    f"override for {kind.value} {school_year_label(year)} starts on {start}, "
+                    f"in school year {school_year_label(school_year_of(start))}"
+                )
+            replaced[key] = Holiday(
+                region=region, kind=kind, school_year=year, start=start, end=end, overridden=True
+            )
+        return SchoolCalendar(
+            holidays=tuple(sorted(replaced.values(), key=_file_order)),
+            public_holidays=self.public_holidays,
+            first_day=self.first_day,
+        )
+
+    def _school_days(
+        self, day: date, *, region: Region, step: int, inclusive: bool
+    ) -> Iterator[date]:
+        candidate = day if inclusive else day + timedelta(days=step)
+        while True:
+            if self.is_school_day(candidate, region=region):
+                yield candidate
+            candidate += timedelta(days=step)
+
+    def _check_covered(self, day: date, *, region: Region) -> None:
+        last = self._last_day[region]
+        if not self.first_day <= day <= last:
+            raise OutOfRangeError(
+                f"{day} is outside the school calendar for region {region.value} "
+                f"({self.first_day} to {last})"
+            )
+
+
+@cache
+def _packaged_calendar() -> SchoolCalendar:
+    items = tuple(_read_holidays(SCHOOL_HOLIDAYS_FILE))
+    first_year = min(item.school_year for item in items)
+    first_day = date(first_year, _COVERAGE_FIRST_MONTH, 1)
+    last_year = max(item.end.year for item in items)
+    return SchoolCalendar(
+        holidays=items,
+        public_holidays=_days_off_by_law(range(first_year, last_year + 1)),
+        first_day=first_day,
+    )
+
+
+def _read_holidays(path: Path) -> Iterator[Holiday]:
+    header = ("school_year", "region", "kind", "start", "end")
+    for line, record in _read_csv(path, header=header):
+        try:
+            start, end = date.fromisoformat(record["start"]), date.fromisoformat(record["end"])
+            item = Holiday(
+                region=Region(record["region"]),
+                kind=HolidayKind(record["kind"]),
+                school_year=parse_school_year(record["school_year"]),
+                start=start,
+                end=end,
+            )
+        except ValueError as error:
+            raise CalendarError(f"{path.name}:{line}: {error}") from error
+        if school_year_of(start) != item.school_year:
+            raise CalendarError(f"{path.name}:{line}: {start} is not in {record['school_year']}")
+        yield item
+
+
+def _read_csv(path: Path, *, header: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != header:
+            raise CalendarError(f"{path.name}: expected columns {header}, got {reader.fieldnames}")
+        yield from enumerate(reader, start=2)
+
+
+def _days_off_by_law(years: range) -> frozenset[date]:
+    """Public holidays: the ``holidays`` package's NL public calendar, plus Goede Vrijdag.
+
+    The package is the source of truth: Nieuwjaarsdag, Pasen, Koningsdag (26 April
+    when the 27th is a Sunday), Bevrijdingsdag only in lustrum years (2025, 2030),
+    Hemelvaartsdag, Pinksteren and Kerstmis. Goede Vrijdag is not a general day off,
+    but many schools close; the package lists it as optional in older releases
+    (0.60) and as public in newer ones (0.109), so it is added here explicitly to
+    make the answer independent of the installed version. A reminder a day later
+    does less harm than one sent on a day the school is closed.
+    """
+    listed = holidays_package.country_holidays("NL", years=list(years), categories=("public",))
+    days = {day for day in listed if isinstance(day, date)}
+    days.update(_easter_sunday(year) - timedelta(days=2) for year in years)
+    return frozenset(days)
+
+
+def _easter_sunday(year: int) -> date:
+    """Western Easter (anonymous Gregorian algorithm), to place Goede Vrijdag."""
+    golden = year % 19
+    century, year_of_century = divmod(year, 100)
+    leap_centuries, century_rest = divmod(century, 4)
+    correction = (century + 8) // 25
+    moon = (century - correction + 1) // 3
+    epact = (19 * golden + century - leap_centuries - moon + 15) % 30
+    leap_years, year_rest = divmod(year_of_century, 4)
+    weekday = (32 + 2 * century_rest + 2 * leap_years - epact - year_rest) % 7
+    shift = (golden + 11 * epact + 22 * weekday) // 451
+    month, day = divmod(epact + weekday - 7 * shift + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _start(item: Holiday) -> date:
+    return item.start
+
+
+def _file_order(item: Holiday) -> tuple[int, int, int]:
+    return item.school_year, list(HolidayKind).index(item.kind), list(Region).index(item.region)
