@@ -16,7 +16,7 @@ What it measures:
   one transaction per row, into a scratch table shaped like ``answers`` in the same
   database, through the same SQLAlchemy engine (same pool and settings). This is what
   one committed row costs at least; the ratio says how much the engine adds.
-* merge: ``bot.results.service.merge.merge`` over synthetic complete responses held in memory, and
+* merge: ``bot.results.merge.merge`` over synthetic complete responses held in memory, and
   ``Store.submitted_answers`` + merge over the members' real round.
 
 Only the engine's public API is used. The figures block at the end is meant to be
@@ -41,16 +41,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.results.service.merge import grade_item_id, merge, open_item_id
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text, event, insert
 from sqlalchemy.engine import Engine as SQLEngine
-from storage.models.quickscan.quickscan import UTCDateTime
 
 from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleRoster
 from bot.core.engine import Engine
+from bot.results.merge import grade_item_id, merge, open_item_id
 from conversations.core.messages import Inbound, Sender, Where
 from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
+from storage.models.base import UTCDateTime
 from storage.quickscan.records import ParticipationState
 from storage.quickscan.store import Store
 

@@ -298,7 +298,7 @@ def test_trend_since_the_previous_round() -> None:
 _CORPUS = (
     " ".join(q.text for q in INSTRUMENT.questions)
     + " ".join(f.short_name + f.sentence + (f.first_step or "") for f in INSTRUMENT.factors)
-    + (Path(__file__).resolve().parents[1] / "conversations/core/locale/nl.toml").read_text("utf-8")
+    + (Path(__file__).parents[1] / "conversations/core/locale/nl.toml").read_text("utf-8")
 ).lower()
 names = st.from_regex(r"[A-Z][a-z]{4,9}", fullmatch=True).filter(
     lambda n: n.lower() not in _CORPUS
