@@ -10,6 +10,12 @@ Input is one event per line::
 Output is one block per message, ``[team]`` or ``[dm:<name>]`` (``[team>name]``
 for a reply only ``name`` sees), with buttons as ``(1) ++  (2) +  ...``. A
 button may be answered by typing its label or its number, as a click would.
+
+Like every adapter, the console never prints what the engine returns: the engine
+queues each message in the outbox, and after every input line the console lets a
+dispatcher send everything due to the screen (:class:`ConsoleSender`), in the
+order it was queued. So a message queued by an earlier run that ended before
+printing it is printed at the next start.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
-from bot.calendar.deadline import SCHOOL_TZ
 from bot.core.engine import Engine
-from conversations.core.clock import ShiftedClock
+from bot.delivery.api import Delivery, Limit, SendResult, Sent
+from bot.delivery.dispatcher import Dispatcher
+from conversations.core.clock import SCHOOL_TZ, ShiftedClock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.core.text_input import parse_bounded_int, quote
@@ -35,6 +42,9 @@ WORKSPACE = "console"
 TEAM = "team"
 CLOCK_PREFIX = "@clock:"
 DEFAULT_MEMBERS = ("anna", "bram", "chris", "dewi", "eva", "fatima")
+CONSOLE_LEASE = timedelta(seconds=1)
+"""How long the console's claim on a row holds: printing takes no time, and one
+console runs per database; a restart comes later than this."""
 _LOG = logging.getLogger(__name__)
 _LINE_RE = re.compile(r"^(?P<name>[\w.\-]+)@(?P<where>team|dm)\s*:\s?(?P<text>.*)$")
 
@@ -55,15 +65,97 @@ class ConsoleRoster:
 
 
 @dataclass
+class ConsoleScreen:
+    """Prints messages the way each destination would show them; remembers DM buttons."""
+
+    out: TextIO
+    show_dms: bool = True
+    shown: int = 0
+    """Messages shown so far (a DM hidden by ``show_dms`` counts too)."""
+    _buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+
+    def show(self, message: Outbound) -> None:
+        """One block per message (two with ``details``), as the platforms would."""
+        self.shown += 1
+        destination = message.destination
+        if destination.kind is DestinationKind.TEAM:
+            tag = "[team]"
+        elif destination.kind is DestinationKind.EPHEMERAL:
+            tag = f"[team>{destination.user}]"
+        else:
+            tag = f"[dm:{destination.user}]"
+            self._buttons[destination.user or ""] = message.buttons
+            if not self.show_dms:
+                return
+        self._block(tag, message.text, message.buttons)
+        if message.image is not None:
+            self.write(f"  [{Catalogue().t('console.image')}: {message.image}]")
+        if message.file is not None:
+            self.write(f"  [{Catalogue().t('console.file')}: {message.file}]")
+        if message.details:
+            self._block(tag, message.details, ())
+
+    def buttons(self, user: str) -> tuple[Button, ...]:
+        """The buttons last shown in ``user``'s DM (typing one counts as a click)."""
+        return self._buttons.get(user, ())
+
+    def write(self, text: str) -> None:
+        """One line, flushed at once (a person may be watching)."""
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _block(self, tag: str, text: str, buttons: tuple[Button, ...]) -> None:
+        lines = text.splitlines() or [""]
+        self.write(f"{tag} {lines[0]}")
+        for line in lines[1:]:
+            self.write(f"  {line}" if line else "")
+        if buttons:
+            self.write(
+                "  " + "  ".join(f"({index}) {b.label}" for index, b in enumerate(buttons, 1))
+            )
+
+
+@dataclass
+class ConsoleSender:
+    """The console's ``PlatformSender``: a message is delivered once it is on the screen.
+
+    Printing cannot be refused or rate limited, so there are no buckets and every
+    send is :class:`Sent`.
+    """
+
+    screen: ConsoleScreen
+    platform: str = PLATFORM
+
+    def limits(self, delivery: Delivery) -> Sequence[Limit]:
+        """None: a terminal takes any number of lines."""
+        return ()
+
+    def send(self, delivery: Delivery) -> SendResult:
+        """Print the message (its chart or export already rendered to a path)."""
+        self.screen.show(delivery.message)
+        return Sent()
+
+
+@dataclass
 class ConsoleAdapter:
-    """Translates console lines into events and messages into printed blocks."""
+    """Translates console lines into events, and prints what the outbox holds after each."""
 
     engine: Engine
     roster: ConsoleRoster
     out: TextIO = field(default_factory=lambda: sys.stdout)
     show_dms: bool = True
     clock: ShiftedClock | None = None
-    _buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+    screen: ConsoleScreen = field(init=False)
+    _dispatcher: Dispatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.screen = ConsoleScreen(out=self.out, show_dms=self.show_dms)
+        # One worker: run_until_idle sends on this thread anyway, in queue order. A
+        # short lease: a row claimed by a run that was killed while printing it
+        # must not hold up its chat after the restart (a bot's lease waits minutes).
+        self._dispatcher = self.engine.dispatcher(
+            sender=ConsoleSender(screen=self.screen), workers=1, lease=CONSOLE_LEASE
+        )
 
     def feed(self, line: str) -> None:
         """Process one input line (comments and blank lines are skipped).
@@ -75,14 +167,14 @@ class ConsoleAdapter:
         if not stripped or stripped.startswith("#"):
             return
         if not _is_utf8(stripped):
-            self._write(f"[console] {Catalogue().t('input.console_bad_utf8')}")
+            self.screen.write(f"[console] {Catalogue().t('input.console_bad_utf8')}")
             return
         if stripped.startswith(CLOCK_PREFIX):
             self._advance_clock(stripped.removeprefix(CLOCK_PREFIX).strip())
             return
         match = _LINE_RE.match(stripped)
         if match is None:
-            self._write(f"[console] {Catalogue().t('console.bad_line')}")
+            self.screen.write(f"[console] {Catalogue().t('console.bad_line')}")
             return
         name, text = match["name"], match["text"].strip()
         self.roster.add(name)
@@ -97,28 +189,25 @@ class ConsoleAdapter:
             text=text,
             payload=payload,
         )
-        self.deliver(self.engine.handle(event))
+        before = self.screen.shown
+        self.engine.handle(event)  # queued in the outbox; printed by the drain
+        # With the database down, the engine tells the person directly (unqueued);
+        # a second notice that the drain failed would only repeat it.
+        self.drain(report=self.screen.shown == before)
 
-    def deliver(self, messages: Iterable[Outbound]) -> None:
-        """Print messages the way each destination would show them."""
-        for message in messages:
-            destination = message.destination
-            if destination.kind is DestinationKind.TEAM:
-                tag = "[team]"
-            elif destination.kind is DestinationKind.EPHEMERAL:
-                tag = f"[team>{destination.user}]"
-            else:
-                tag = f"[dm:{destination.user}]"
-                self._buttons[destination.user or ""] = message.buttons
-                if not self.show_dms:
-                    continue
-            self._block(tag, message.text, message.buttons)
-            if message.image is not None:
-                self._write(f"  [{Catalogue().t('console.image')}: {message.image}]")
-            if message.file is not None:
-                self._write(f"  [{Catalogue().t('console.file')}: {message.file}]")
-            if message.details:
-                self._block(tag, message.details, ())
+    def drain(self, *, report: bool = True) -> None:
+        """Print everything the outbox holds for the console, in the order it was queued.
+
+        A failure (a database outage) is logged and, if ``report``, said on the
+        screen; it is not fatal: what was not printed stays in the outbox and is
+        printed after the next line.
+        """
+        try:
+            self._dispatcher.run_until_idle()
+        except Exception as error:  # a database outage must not end the console
+            _LOG.error("the console's delivery failed: %s", type(error).__name__)
+            if report:
+                self.screen.write(f"[console] {Catalogue().t('input.console_failed')}")
 
     def run(self, stream: TextIO, *, interactive: bool) -> None:
         """Read lines until end of input; on a terminal, prompt for each line.
@@ -127,7 +216,7 @@ class ConsoleAdapter:
         :func:`reconfigure_stdin`), so invalid UTF-8 is one bad line, not the end.
         """
         if interactive:
-            self._write(Catalogue().t("console.welcome"))
+            self.screen.write(Catalogue().t("console.welcome"))
         while True:
             if interactive:
                 self.out.write("> ")
@@ -142,7 +231,7 @@ class ConsoleAdapter:
     def _advance_clock(self, text: str) -> None:
         """``@clock: 2027-01-04T08:00`` (school time): jump forward, fire what is due."""
         if self.clock is None:
-            self._write(f"[console] {Catalogue().t('console.no_clock')}")
+            self.screen.write(f"[console] {Catalogue().t('console.no_clock')}")
             return
         try:
             moment = datetime.fromisoformat(text)
@@ -150,23 +239,26 @@ class ConsoleAdapter:
                 moment = moment.replace(tzinfo=SCHOOL_TZ)
             self.clock.jump_to(moment)
         except ValueError:
-            self._write(f"[console] {Catalogue().t('console.bad_clock', text=quote(text))}")
+            self.screen.write(f"[console] {Catalogue().t('console.bad_clock', text=quote(text))}")
             return
         self.catch_up()
 
     def catch_up(self) -> None:
-        """Send the pings that are due; a failure (database outage) is reported, not fatal."""
+        """Fire the pings that are due, then print the outbox (and what an earlier run left).
+
+        A failure (database outage) is reported, not fatal.
+        """
         try:
-            due = self.engine.tick()
+            self.engine.tick()
         except Exception as error:  # a database outage must not end the console
             _LOG.error("the console's clock tick failed: %s", type(error).__name__)
-            self._write(f"[console] {Catalogue().t('input.console_failed')}")
+            self.screen.write(f"[console] {Catalogue().t('input.console_failed')}")
             return
-        self.deliver(due)
+        self.drain()
 
     def _button_payload(self, name: str, text: str) -> str | None:
         """A typed label or number of the last shown buttons counts as a click."""
-        buttons = self._buttons.get(name, ())
+        buttons = self.screen.buttons(name)
         lowered = text.lower()
         for button in buttons:
             if lowered == button.label.lower():
@@ -176,20 +268,6 @@ class ConsoleAdapter:
         if number is not None and not numeric_labels:
             return buttons[number - 1].payload
         return None
-
-    def _block(self, tag: str, text: str, buttons: tuple[Button, ...]) -> None:
-        lines = text.splitlines() or [""]
-        self._write(f"{tag} {lines[0]}")
-        for line in lines[1:]:
-            self._write(f"  {line}" if line else "")
-        if buttons:
-            self._write(
-                "  " + "  ".join(f"({index}) {b.label}" for index, b in enumerate(buttons, 1))
-            )
-
-    def _write(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
 
 
 def _is_utf8(text: str) -> bool:

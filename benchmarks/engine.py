@@ -10,8 +10,13 @@ What it measures:
 
 * engine: a round is started with ``/quickscan start`` in the team channel, then every
   member types ``start`` and 48 answers in their DM. Each answer is one
-  ``Engine.handle`` call, timed on its own; the engine commits the answer before it
-  returns, so the time includes the database round trips.
+  ``Engine.handle`` call, timed on its own; the engine commits the answer and queues
+  the next prompt in the outbox, in one transaction, before it returns, so the time
+  includes the database round trips.
+* delivery: every message the run queued is claimed, sent to a platform that
+  accepts everything at once, and recorded as sent, one row at a time in id order
+  (``Dispatcher.run_until_idle``): what one delivery worker costs per message,
+  without the platform's own latency.
 * floor: the same number of answer rows written with a bare SQLAlchemy Core INSERT,
   one transaction per row, into a scratch table shaped like ``answers`` in the same
   database, through the same SQLAlchemy engine (same pool and settings). This is what
@@ -46,9 +51,11 @@ from sqlalchemy.engine import Engine as SQLEngine
 
 from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleRoster
 from bot.core.engine import Engine
-from bot.results.merge import grade_item_id, merge, open_item_id
+from bot.delivery.api import Delivery, Limit, SendResult, Sent
+from bot.results.merge import merge
 from conversations.core.messages import Inbound, Sender, Where
-from conversations.instrument import Quickscan, load_instruments
+from conversations.instrument import Quickscan, grade_item_id, load_instruments, open_item_id
+from storage.delivery.outbox import OutboxStore
 from storage.keys import TeamKey
 from storage.models.base import UTCDateTime
 from storage.quickscan.records import ParticipationState
@@ -109,6 +116,20 @@ class DatabaseCounter:
 
     def _on_checkout(self, *args: Any) -> None:
         self.checkouts += 1
+
+
+class NullPlatform:
+    """A platform that accepts every message at once: delivery's own cost only."""
+
+    platform = PLATFORM
+
+    def limits(self, delivery: Delivery) -> Sequence[Limit]:
+        """No rate limits."""
+        return ()
+
+    def send(self, delivery: Delivery) -> SendResult:
+        """Accepted."""
+        return Sent()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -475,6 +496,15 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
             f"{run.checkouts_per_answer:.1f} pool checkouts (transactions)"
         )
 
+        queued = OutboxStore(engine=store.engine).stats(platform=PLATFORM).pending
+        print(f"delivery: {queued} queued messages through one worker ...")
+        tick = time.perf_counter()
+        delivered = engine.dispatcher(sender=NullPlatform(), workers=1).run_until_idle()
+        delivery_seconds = time.perf_counter() - tick
+        if delivered != queued:
+            msg = f"delivered {delivered} of {queued} queued messages"
+            raise RuntimeError(msg)
+
         print("floor: bare INSERT + commit per row ...")
         participation_ids = [p.id for p in store.participations(key=key, round_id=run.round_id)]
         floor = run_floor(
@@ -514,6 +544,10 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
         f"p99 {floor.percentile_ms(fraction=0.99):.2f} ms"
     )
     print(f"ratio:  engine/floor per answer {engine_ms / floor_ms:.1f}x (mean latency)")
+    print(
+        f"delivery: {delivered} messages in {delivery_seconds:.2f} s, "
+        f"{delivered / delivery_seconds:.0f} messages/s (one worker, claim + mark sent)"
+    )
     print(
         f"merge:  {merge_responses} responses in {merged.best_ms:.0f} ms "
         f"(best of {MERGE_REPEATS}), median {merged.median_ms:.0f} ms"

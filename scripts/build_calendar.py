@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bot.calendar.school_calendar import (
+from bot.calendar.vocabulary import (
     HolidayKind,
     Region,
     school_year_label,

@@ -15,7 +15,9 @@ import platformdirs
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from storage.transactions import SQLITE_BEGIN_OPTION, after_commit
 
 DATABASE_URL_ENV = "QUICKSCAN_DATABASE_URL"
 """Environment variable that overrides the default SQLite file."""
@@ -93,7 +95,14 @@ def checkpoint(*, engine: Engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as connection:
+    # Inside a unit of work the erasure is not committed yet, and the checkpoint
+    # would wait for the write lock this thread holds: it runs after the commit.
+    after_commit(engine, lambda: _checkpoint_now(engine))
+
+
+def _checkpoint_now(engine: Engine) -> None:
+    # Outside any transaction: a checkpoint cannot move pages past an open one.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
@@ -110,14 +119,30 @@ def _normalise_url(url: str) -> str:
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """Apply the per-connection SQLite settings (they are not stored in the file)."""
+    """Apply the per-connection SQLite settings (they are not stored in the file).
+
+    Also takes transaction control away from Python's sqlite3 module (SQLAlchemy's
+    documented pysqlite recipe, with ``_begin_sqlite`` below): its legacy mode only
+    begins a transaction before INSERT/UPDATE/DELETE, so SELECTs ran outside the
+    transaction and a SAVEPOINT could silently commit on its own.
+    """
     del connection_record  # required by the event signature, not needed here
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
     finally:
         cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    """Emit the ``BEGIN`` the sqlite3 module no longer emits (see ``_set_sqlite_pragmas``)."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    immediate = options.get(SQLITE_BEGIN_OPTION) == "IMMEDIATE"
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine_for(*, url: str) -> Engine:
@@ -128,7 +153,8 @@ def create_engine_for(*, url: str) -> Engine:
 
     Returns:
         The engine. For SQLite every new connection gets WAL, foreign keys,
-        a busy timeout and ``synchronous=NORMAL``.
+        a busy timeout and ``synchronous=NORMAL``, and its transactions really
+        begin at ``BEGIN`` (``BEGIN IMMEDIATE`` when ``SQLITE_BEGIN_OPTION`` asks).
     """
     url = _normalise_url(url)
     parsed = make_url(url)
@@ -138,6 +164,7 @@ def create_engine_for(*, url: str) -> Engine:
         _private_sqlite_file(url)
         engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     # pool_pre_ping survives a PostgreSQL restart between two chat messages.
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleAdapter, ConsoleRoster
 from bot.core.engine import Engine
-from conversations.core.clock import Clock
+from conversations.core.clock import Clock, ShiftedClock
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
@@ -69,7 +69,8 @@ def make_console(
     """An engine on ``database_url`` behind a console adapter that prints to a buffer.
 
     ``coordinator`` sets the console team up with that member as its coordinator, as
-    if they had started a round before, so a test can change settings first.
+    if they had started a round before, so a test can change settings first. A
+    :class:`ShiftedClock` is also the console's simulated clock (``@clock:`` lines).
     """
     store = Store.open(url=database_url)
     if coordinator is not None:
@@ -83,9 +84,9 @@ def make_console(
         output_dir=output_dir,
     )
     out = io.StringIO()
-    return Console(
-        adapter=ConsoleAdapter(engine=engine, roster=roster, out=out), out=out, store=store
-    )
+    simulated = clock if isinstance(clock, ShiftedClock) else None
+    adapter = ConsoleAdapter(engine=engine, roster=roster, out=out, clock=simulated)
+    return Console(adapter=adapter, out=out, store=store)
 
 
 def walkthrough_lines(

@@ -10,8 +10,12 @@ bot, 400 for bad HTML, oversize texts, captions or callback data, unchanged
 edits, unknown callback queries), knows who is in which group (getChatMember
 answers with the Bot API's ChatMember objects: creator, administrator, member,
 restricted with ``is_member``, left, kicked; 400 for an unknown user or chat)
-and records every call. Failures such as a 429
-with ``retry_after`` can be injected per method and chat.
+and records every call. Failures such as a 429 with ``parameters.retry_after``
+can be injected per method and chat. A basic group can be upgraded to a
+supergroup the way Telegram does it: the old chat id then answers every call
+with 400 and ``parameters.migrate_to_chat_id``, and the two service messages
+(``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new
+one) arrive as updates.
 
 The adapter under test is the real python-telegram-bot Application pointed at
 the fake with TELEGRAM_API_BASE_URL; nothing in the HTTP stack is patched.
@@ -30,9 +34,13 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from adapters.telegram.runner import TelegramRunner
 from adapters.telegram.settings import TelegramLimits
@@ -40,6 +48,7 @@ from bot.core.engine import Engine
 from bot.core.ports import RosterRegistry
 from conversations.core.clock import Clock
 from conversations.instrument import load_instruments
+from storage.models.delivery import OutboxMessageRow
 from storage.quickscan.store import Store
 
 BOT_ID = 7000001
@@ -48,6 +57,7 @@ TOKEN = f"{BOT_ID}:AAE-fake_token_for_the_tests"
 ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's GroupAnonymousBot
 MAX_LONG_POLL_S = 0.5  # the fake's cap on getUpdates' timeout, so shutdowns are quick
 WAIT_S = 20.0
+POLL_S = 0.02
 MESSAGE_MAX_CHARS = 4096
 CAPTION_MAX_CHARS = 1024
 CALLBACK_DATA_MAX_BYTES = 64
@@ -58,22 +68,33 @@ _HTML_TAGS = frozenset(
 )
 _CANNOT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
 _BLOCKED = "Forbidden: bot was blocked by the user"
+
+_UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
 T = TypeVar("T")
 
-# Flood limits off, so tests run at full speed; retries stay on (429 tests).
-FAST_LIMITS = TelegramLimits(
-    overall_per_second=0, group_per_minute=0, per_chat_interval_s=0, max_retries=3
-)
+# Flood limits off, so tests run at full speed (429s are injected where tested).
+FAST_LIMITS = TelegramLimits(overall_per_second=0, group_per_minute=0, per_chat_interval_s=0)
 
 
 class ApiError(Exception):
-    """A Bot API error answer."""
+    """A Bot API error answer; ``parameters`` is the Bot API's ResponseParameters."""
 
-    def __init__(self, code: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
-        self.retry_after = retry_after
+        self.parameters: dict[str, int] = {}
+        if retry_after is not None:
+            self.parameters["retry_after"] = retry_after
+        if migrate_to_chat_id is not None:
+            self.parameters["migrate_to_chat_id"] = migrate_to_chat_id
 
 
 @dataclass
@@ -104,6 +125,7 @@ class FakeChat:
     admins: list[int] = field(default_factory=list)
     members: dict[int, str] = field(default_factory=dict)  # user -> status, admins aside
     next_message_id: int = 1
+    migrated_to: int | None = None  # a basic group upgraded to this supergroup
 
     def status_of(self, user_id: int) -> str:
         """The user's ChatMember status: creator, administrator, member, restricted,
@@ -325,14 +347,52 @@ class FakeTelegram:
             return user
 
     def add_group(
-        self, chat_id: int, *, title: str, admins: tuple[int, ...], members: tuple[int, ...] = ()
+        self,
+        chat_id: int,
+        *,
+        title: str,
+        admins: tuple[int, ...],
+        members: tuple[int, ...] = (),
+        basic: bool = False,
     ) -> FakeChat:
-        """A supergroup with its administrators and (other) ``members``."""
+        """A supergroup (or a ``basic`` group) with its administrators and (other) ``members``."""
         with self._cond:
-            chat = FakeChat(id=chat_id, type="supergroup", title=title, admins=list(admins))
+            kind = "group" if basic else "supergroup"
+            chat = FakeChat(id=chat_id, type=kind, title=title, admins=list(admins))
             chat.members = dict.fromkeys(members, "member")
             self.chats[chat_id] = chat
             return chat
+
+    def upgrade_group(self, chat_id: int, *, to: int, by: int, notify: bool = True) -> FakeChat:
+        """A basic group becomes the supergroup ``to``, as when an admin upgrades it.
+
+        Telegram gives the supergroup a new id; the old id answers every call with
+        400 and ``migrate_to_chat_id``. With ``notify`` the service messages arrive
+        (``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the
+        new one); without, the bot learns of it only when it writes to the old id.
+        """
+        with self._cond:
+            old = self.chats[chat_id]
+            if old.type != "group":
+                raise AssertionError(f"chat {chat_id} is no basic group")
+            new = FakeChat(
+                id=to,
+                type="supergroup",
+                title=old.title,
+                admins=list(old.admins),
+                members=dict(old.members),
+            )
+            self.chats[to] = new
+            old.migrated_to = to
+            if notify:
+                user = self.users[by]
+                moved_out = self._textless_message(old, user)
+                moved_out["migrate_to_chat_id"] = to
+                self._enqueue({"message": moved_out})
+                moved_in = self._textless_message(new, user)
+                moved_in["migrate_from_chat_id"] = chat_id
+                self._enqueue({"message": moved_in})
+            return new
 
     def set_member_status(self, user_id: int, chat_id: int, status: str) -> None:
         """Change someone's standing in a group without a service message (e.g. a ban).
@@ -400,6 +460,8 @@ class FakeTelegram:
         """The user writes in a group; only members can, so one not known yet becomes one."""
         with self._cond:
             chat, user = self.chats[chat_id], self.users[user_id]
+            if chat.migrated_to is not None:
+                raise AssertionError(f"group {chat_id} is a supergroup now: {chat.migrated_to}")
             status = chat.status_of(user_id)
             if status in {"left", "kicked", "restricted_left"}:
                 if user_id in chat.members:
@@ -509,6 +571,25 @@ class FakeTelegram:
                     raise AssertionError(f"timed out waiting for {predicate}")
                 self._cond.wait(remaining)
 
+    def clear_failures(self) -> None:
+        """Stop answering with the injected errors."""
+        with self._cond:
+            self._failures.clear()
+
+    def answered_at(self, query_id: str) -> float | None:
+        """When answerCallbackQuery for ``query_id`` succeeded (``time.monotonic``)."""
+        with self._cond:
+            return next(
+                (
+                    call.at
+                    for call in self.calls
+                    if call.method == "answerCallbackQuery"
+                    and call.error_code is None
+                    and call.params.get("callback_query_id") == query_id
+                ),
+                None,
+            )
+
     def calls_of(self, method: str, *, chat_id: int | None = None) -> list[Call]:
         """The recorded calls of ``method`` (to ``chat_id``)."""
         with self._cond:
@@ -583,8 +664,8 @@ class FakeTelegram:
                 "error_code": error.code,
                 "description": error.description,
             }
-            if error.retry_after is not None:
-                answer["parameters"] = {"retry_after": error.retry_after}
+            if error.parameters:
+                answer["parameters"] = dict(error.parameters)
             return error.code, answer
         self._record(method, fields, files, None)
         return 200, {"ok": True, "result": result}
@@ -871,6 +952,8 @@ class FakeTelegram:
             if chat_id > 0 and chat_id in self.users:
                 raise ApiError(403, _CANNOT_INITIATE)
             raise ApiError(400, "Bad Request: chat not found")
+        if chat.migrated_to is not None:
+            raise ApiError(400, _UPGRADED, migrate_to_chat_id=chat.migrated_to)
         return chat
 
     def _writable_chat(self, fields: Mapping[str, Any]) -> FakeChat:
@@ -1066,6 +1149,55 @@ class BotUnderTest:
     engine: Engine
     store: Store
     errors: list[BaseException]
+
+    def outbox(self) -> list[OutboxMessageRow]:
+        """The outbox rows of Telegram, oldest first (detached copies)."""
+        with Session(self.store.engine, expire_on_commit=False) as session:
+            query = select(OutboxMessageRow).where(OutboxMessageRow.platform == "telegram")
+            rows = list(session.scalars(query.order_by(OutboxMessageRow.id)))
+            session.expunge_all()
+            return rows
+
+    def waiting(self, *, error: str, attempts: int) -> list[OutboxMessageRow]:
+        """Rows given back after ``attempts`` attempts that failed with ``error``."""
+        return [
+            row
+            for row in self.outbox()
+            if row.status == "pending"
+            and row.claimed_by is None
+            and row.error == error
+            and row.attempts == attempts
+        ]
+
+
+class RunningClock:
+    """A test clock with real time running on top of it.
+
+    The dispatcher writes ``not_before`` from the engine's clock: a message held
+    back for its rate limit must come due a second later, also in a test whose
+    fake clock otherwise stands still.
+    """
+
+    def __init__(self, base: Clock) -> None:
+        """Run on from ``base``'s current time."""
+        self._base = base
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        """The base clock's time plus the seconds since this clock was made."""
+        return self._base.now() + timedelta(seconds=time.monotonic() - self._started)
+
+
+def eventually(predicate: Callable[[], T | None], *, timeout: float = WAIT_S) -> T:
+    """Poll ``predicate`` until it is truthy (for state outside the fake, e.g. the outbox)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        time.sleep(POLL_S)
 
 
 @contextmanager

@@ -32,9 +32,11 @@ from bot.results.anonymity import (
     pinned_factors,
     scale_groups,
 )
+from bot.results.distribution import Distribution, distribution
 from bot.results.labels import DEFAULT_RULES, Label
-from bot.results.merge import Distribution, distribution, merge
-from bot.results.report import build_report
+from bot.results.merge import merge
+from bot.results.report import TeamReport, build_report
+from bot.results.service import Results
 from bot.results.snapshot import RoundSnapshot
 from bot.results.text import render_report
 from conversations.core.i18n import Catalogue
@@ -47,7 +49,7 @@ from storage.quickscan.store import Store
 from storage.results import store as result_store
 from storage.results.store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from tests.conftest import FakeClock
-from tests.test_team_result import sheet_text
+from tests.test_team_result import rendered, report_of, result_post, sheet_text
 
 
 def _quickscan() -> Quickscan:
@@ -57,6 +59,7 @@ def _quickscan() -> Quickscan:
 
 
 INSTRUMENT = _quickscan()
+QUICKSCANS = {INSTRUMENT.id: INSTRUMENT}
 QUESTIONS = [question.id for question in INSTRUMENT.questions]
 CODES = [option.code for option in INSTRUMENT.scale.options]
 CLUSTERS = [cluster.id for cluster in INSTRUMENT.clusters]
@@ -108,8 +111,10 @@ class Team:
 
     def __init__(self, *, database_url: str, users: Sequence[str], output_dir: Path) -> None:
         self.store = Store.open(url=database_url)
+        self.output_dir = output_dir
         self.roster = Roster(users)
         self.clock = FakeClock(start=FakeClock.default_start())
+        self.results = Results(store=self.store, instruments=QUICKSCANS, clock=self.clock)
         self.engine = Engine(
             store=self.store,
             instruments=load_instruments(),
@@ -122,9 +127,9 @@ class Team:
         self.channel: list[str] = []
 
     def say(self, text: str, *, user: str | None = None) -> list[Outbound]:
-        """A command in the team channel; what went to the channel is recorded."""
+        """A command in the team channel, as delivered; what went to the channel is recorded."""
         sender = user or self.coordinator
-        replies = self.engine.handle(
+        queued = self.engine.handle(
             Inbound(
                 platform=KEY.platform,
                 workspace=KEY.workspace,
@@ -134,6 +139,7 @@ class Team:
                 text=text,
             )
         )
+        replies = rendered(queued, store=self.store, output_dir=self.output_dir)
         for reply in replies:
             if reply.destination.kind is DestinationKind.TEAM:
                 self.channel.append(channel_text(reply))
@@ -168,6 +174,16 @@ class Team:
             "export": self.say("/quickscan export"),
         }
 
+    def export_text(self) -> str:
+        """The workbook ``/quickscan export`` delivers now, as text (read before the next)."""
+        files = [m.file for m in self.say("/quickscan export") if m.file is not None]
+        assert len(files) == 1
+        return sheet_text(files[0])
+
+    def report(self, post: Outbound) -> TeamReport:
+        """What the close post was rendered from: the round's snapshot."""
+        return report_of(post, store=self.store, key=KEY)
+
     def close(self) -> None:
         self.store.close()
 
@@ -181,7 +197,7 @@ def channel_text(message: Outbound) -> str:
 
 
 def post_of(replies: Sequence[Outbound]) -> Outbound:
-    return next(reply for reply in replies if reply.report is not None)
+    return result_post(replies)
 
 
 def public(replies: Sequence[Outbound]) -> list[Outbound]:
@@ -220,8 +236,7 @@ def test_lowering_the_minimum_after_close_reveals_nothing_of_that_round(
     post = post_of(team.play(answers))
     assert "pas resultaten per vraag" in post.text
     assert post.details is None
-    assert post.report is not None
-    assert post.report.result.tier is Tier.NONE
+    assert team.report(post).result.tier is Tier.NONE
     seen = list(team.channel)
 
     team.say("/quickscan minimum 3")
@@ -238,9 +253,8 @@ def test_lowering_the_minimum_after_close_reveals_nothing_of_that_round(
     # The next round has exact figures, but no trend from the closed round.
     team.roster.users = NAMES[:6]
     nxt = post_of(team.play({name: randomly(10 + i) for i, name in enumerate(NAMES[:6])}))
-    assert nxt.report is not None
-    assert nxt.report.result.tier is Tier.EXACT
-    assert nxt.report.trend == ()
+    assert team.report(nxt).result.tier is Tier.EXACT
+    assert team.report(nxt).trend == ()
     assert "sinds vorige ronde" not in (nxt.details or "")
 
 
@@ -250,6 +264,7 @@ def test_changed_thresholds_change_nothing_of_a_closed_exact_round(
     team = team_factory(NAMES[:6])
     team.play({name: randomly(20 + i) for i, name in enumerate(NAMES[:6])})
     before = team.views()
+    before_sheet = team.export_text()
     team.say("/quickscan drempel gaat_goed 20")
     team.say("/quickscan drempel weinig_zicht 90")
     team.say("/quickscan minimum 6")
@@ -260,11 +275,7 @@ def test_changed_thresholds_change_nothing_of_a_closed_exact_round(
         assert old.text == new.text
         assert old.image is not None
         assert new.image is not None
-    old_file = next(m.file for m in before["export"] if m.file is not None)
-    new_file = next(m.file for m in after["export"] if m.file is not None)
-    assert old_file is not None
-    assert new_file is not None
-    assert sheet_text(old_file) == sheet_text(new_file)
+    assert team.export_text() == before_sheet
 
 
 # ------------------------------------------------ three respondents, two collude
@@ -291,7 +302,7 @@ def _post_text(
         min_text_respondents=5,
     )
     headline, details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=result, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=result),
         texts=Catalogue(),
     )
     return f"{headline}\n{details or ''}", result.tier
@@ -338,8 +349,7 @@ def test_at_three_respondents_two_colluders_cannot_recover_the_third(
     post = post_of(closing)
     assert public(closing) == [post]
     views = team.views()
-    assert post.report is not None
-    assert post.report.result.tier is Tier.COARSE
+    assert team.report(post).result.tier is Tier.COARSE
     # Everything public: the close post is all; charts and export are refused privately.
     for replies in views.values():
         assert public(replies) == []
@@ -409,16 +419,14 @@ def test_one_joiner_between_two_rounds_is_not_exposed(team_factory: TeamFactory)
     team = team_factory(NAMES[:5])
     answers = {name: randomly(30 + i) for i, name in enumerate(NAMES[:5])}
     first = post_of(team.play(answers))
-    assert first.report is not None
-    assert first.report.result.tier is Tier.EXACT
+    assert team.report(first).result.tier is Tier.EXACT
 
     team.roster.users = NAMES[:6]
     second = post_of(team.play({**answers, "fatima": uniform("--")}))
-    assert second.report is not None
-    result = second.report.result
+    result = team.report(second).result
     assert result.tier is Tier.COARSE
     assert result.compared
-    assert second.report.trend == ()
+    assert team.report(second).trend == ()
     assert second.details is None
     assert "minder dan 5 personen" in second.text
     assert "sinds vorige ronde" not in second.text
@@ -434,9 +442,8 @@ def test_one_leaver_between_two_rounds_is_not_exposed(team_factory: TeamFactory)
     team.roster.users = NAMES[:5]
     answers.pop("fatima")
     second = post_of(team.play(answers))
-    assert second.report is not None
-    assert second.report.result.tier is Tier.NONE
-    assert second.report.result.labels_withheld
+    assert team.report(second).result.tier is Tier.NONE
+    assert team.report(second).result.labels_withheld
     assert "alleen de deelname" in second.text
     for label in ("gaat goed", "werkpunt", "verdeeld", "gemengd"):
         assert label not in second.text
@@ -449,16 +456,14 @@ def test_a_changed_team_of_at_least_the_minimum_gets_exact_figures_and_no_false_
     post_of(team.play({name: randomly(50 + i) for i, name in enumerate(NAMES[:5])}))
     # Same five again: exact, with the trend.
     same = post_of(team.play({name: randomly(60 + i) for i, name in enumerate(NAMES[:5])}))
-    assert same.report is not None
-    assert same.report.result.tier is Tier.EXACT
-    assert same.report.trend != ()
+    assert team.report(same).result.tier is Tier.EXACT
+    assert team.report(same).trend != ()
     assert "sinds vorige ronde" in (same.details or "")
     # Five others: the difference (10) is far above the minimum (5): exact again.
     team.roster.users = NAMES[:8] + ["ines", "joost"]
     others = ["fatima", "gijs", "hana", "ines", "joost"]
     fresh = post_of(team.play({name: randomly(70 + i) for i, name in enumerate(others)}))
-    assert fresh.report is not None
-    assert fresh.report.result.tier is Tier.EXACT
+    assert team.report(fresh).result.tier is Tier.EXACT
 
 
 def test_three_joiners_are_not_exposed_in_a_team_with_minimum_three(
@@ -469,16 +474,14 @@ def test_three_joiners_are_not_exposed_in_a_team_with_minimum_three(
     team.say("/quickscan minimum 3")
     answers = {name: randomly(90 + i) for i, name in enumerate(NAMES[:6])}
     first = post_of(team.play(answers))
-    assert first.report is not None
-    assert first.report.result.tier is Tier.EXACT
+    assert team.report(first).result.tier is Tier.EXACT
 
     team.roster.users = [*NAMES, "ines"]
     joined = {"gijs": uniform("++"), "hana": uniform("++"), "ines": uniform("--")}
     second = post_of(team.play({**answers, **joined}))
-    assert second.report is not None
-    assert second.report.result.tier is Tier.COARSE
-    assert second.report.result.compared
-    assert second.report.trend == ()
+    assert team.report(second).result.tier is Tier.COARSE
+    assert team.report(second).result.compared
+    assert team.report(second).trend == ()
     assert "minder dan 5 personen" in second.text
     for replies in team.views().values():
         assert public(replies) == []
@@ -508,9 +511,8 @@ def test_forgetting_a_member_keeps_the_figures_and_stays_on_the_safe_side(
     # fatima might have left: a round of the other five shows participation only.
     answers.pop("fatima")
     second = post_of(team.play(answers))
-    assert second.report is not None
-    assert second.report.result.labels_withheld
-    assert first.report is not None
+    assert team.report(second).result.labels_withheld
+    assert team.report(first).result.tier is Tier.EXACT  # the first round's figures stay
 
 
 # --------------------------------------------------------------- open answers
@@ -523,8 +525,7 @@ def test_open_answers_count_the_people_who_wrote_one(team_factory: TeamFactory) 
         answers[name].texts = {"priority": f"Huiswerk samen bespreken ({name[0]})"}
     answers["eva"].texts = {"support": "Een studiemiddag"}
     post = post_of(team.play(answers))
-    assert post.report is not None
-    assert post.report.result.tier is Tier.EXACT
+    assert team.report(post).result.tier is Tier.EXACT
     details = post.details or ""
     # 7 respondents, but only 4 wrote a priority: neither texts nor mentions show.
     assert "Huiswerk samen" not in details
@@ -535,8 +536,7 @@ def test_open_answers_count_the_people_who_wrote_one(team_factory: TeamFactory) 
         answers[name].texts = {"priority": f"Huiswerk samen bespreken ({name[0]})"}
     again = post_of(team.play(answers))
     assert "Huiswerk samen bespreken (a)" in (again.details or "")
-    assert again.report is not None
-    assert again.report.result.priority_mentions.get(6) == 5
+    assert team.report(again).result.priority_mentions.get(6) == 5
 
 
 # ------------------------------------------------------------- the snapshot
@@ -546,6 +546,7 @@ def test_the_snapshot_survives_the_deletion_of_the_answers(team_factory: TeamFac
     team = team_factory(NAMES[:6])
     team.play({name: randomly(100 + i) for i, name in enumerate(NAMES[:6])})
     before = team.views()
+    before_sheet = team.export_text()
     round_id = team.store.closed_rounds(key=KEY, instrument_id=INSTRUMENT.id)[-1].id
     with team.store.engine.begin() as connection:
         ids = select(ParticipationRow.id).where(ParticipationRow.round_id == round_id)
@@ -554,15 +555,10 @@ def test_the_snapshot_survives_the_deletion_of_the_answers(team_factory: TeamFac
     after = team.views()
     (old,), (new,) = public(before["vragen"]), public(after["vragen"])
     assert old.text == new.text
-    old_file = next(m.file for m in before["export"] if m.file is not None)
-    new_file = next(m.file for m in after["export"] if m.file is not None)
-    assert old_file is not None
-    assert new_file is not None
-    assert sheet_text(old_file) == sheet_text(new_file)
+    assert team.export_text() == before_sheet
     # And the next round's trend still reads it.
     nxt = post_of(team.play({name: randomly(110 + i) for i, name in enumerate(NAMES[:6])}))
-    assert nxt.report is not None
-    assert nxt.report.trend != ()
+    assert team.report(nxt).trend != ()
 
 
 def test_two_concurrent_snapshot_saves_keep_one(database_url: str, clock: FakeClock) -> None:
@@ -604,7 +600,12 @@ def test_two_concurrent_snapshot_saves_keep_one(database_url: str, clock: FakeCl
 def test_two_members_forgotten_at_once_both_leave_the_snapshot(
     database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two processes erase two members: neither write brings the other's fingerprint back."""
+    """Two processes erase two members: neither write brings the other's fingerprint back.
+
+    On PostgreSQL chris's erasure commits between bram's read and write (the
+    compare-and-set must notice). SQLite serialises writers (``BEGIN IMMEDIATE``),
+    so there chris's erasure, started at the same moment, waits for bram's.
+    """
     first, second = Store.open(url=database_url), Store.open(url=database_url)
     try:
         first.ensure_team(key=KEY, founder="anna", now=clock.now())
@@ -626,15 +627,26 @@ def test_two_members_forgotten_at_once_both_leave_the_snapshot(
         remove = result_store._without
         interleaved: list[str] = []
 
+        waiting: list[threading.Thread] = []
+
+        def erase_chris() -> None:
+            other.forget_member(platform=KEY.platform, workspace=KEY.workspace, user="chris")
+
         def chris_erased_meanwhile(stored: str, *, member: str) -> str | None:
             if not interleaved:  # bram's erasure has read the snapshot
                 interleaved.append(member)
-                other.forget_member(platform=KEY.platform, workspace=KEY.workspace, user="chris")
+                if first.engine.dialect.name == "sqlite":
+                    waiting.append(threading.Thread(target=erase_chris))
+                    waiting[0].start()
+                else:
+                    erase_chris()
             return remove(stored, member=member)
 
         monkeypatch.setattr(result_store, "_without", chris_erased_meanwhile)
         mine = ResultStore(engine=first.engine)
         assert mine.forget_member(platform=KEY.platform, workspace=KEY.workspace, user="bram") == 1
+        for thread in waiting:
+            thread.join()
 
         loaded = mine.load(key=KEY, round_id=round_.id)
         assert loaded is not None
@@ -650,21 +662,20 @@ def test_a_legacy_round_is_frozen_under_the_stricter_minimum(team_factory: TeamF
     team = team_factory(NAMES[:4])
     team.say("/quickscan minimum 3")
     post = post_of(team.play({name: randomly(120 + i) for i, name in enumerate(NAMES[:4])}))
-    assert post.report is not None
-    assert post.report.result.tier is Tier.COARSE
+    assert team.report(post).result.tier is Tier.COARSE
     # Pretend the round closed before snapshots existed.
     with team.store.engine.begin() as connection:
         connection.execute(delete(RoundResultRow))
     round_ = team.store.closed_rounds(key=KEY, instrument_id=INSTRUMENT.id)[-1]
     settings = team.store.get_team(key=KEY)
     assert settings is not None
-    team.engine.results.ensure_snapshot(team=settings, round_=round_)
-    team.engine.results.ensure_snapshot(team=settings, round_=round_)
+    team.results.ensure_snapshot(team=settings, round_=round_)
+    team.results.ensure_snapshot(team=settings, round_=round_)
     team.say("/quickscan start")
     still_open = team.store.current_round(key=KEY)
     assert still_open is not None
     with pytest.raises(ValueError, match="still open"):
-        team.engine.results.ensure_snapshot(team=settings, round_=still_open)
+        team.results.ensure_snapshot(team=settings, round_=still_open)
     stored = ResultStore(engine=team.store.engine).load(key=KEY, round_id=round_.id)
     assert stored is not None
     snapshot = RoundSnapshot.from_json(stored)

@@ -17,19 +17,17 @@ from pathlib import Path
 import pytest
 
 from bot.calendar import school_calendar as calendar_module
-from bot.calendar.school_calendar import (
-    DATA_DIR,
-    SOURCE_ATTRIBUTION,
+from bot.calendar.data_files import DATA_DIR, SOURCE_ATTRIBUTION
+from bot.calendar.municipalities import find_municipalities, region_for_municipality
+from bot.calendar.school_calendar import SchoolCalendar
+from bot.calendar.vocabulary import (
     CalendarError,
     HolidayKind,
     OutOfRangeError,
     Region,
-    SchoolCalendar,
-    find_municipalities,
     parse_holiday_kind,
     parse_region,
     parse_school_year,
-    region_for_municipality,
     school_year_of,
     weeks_before,
 )
@@ -248,7 +246,7 @@ def test_region_for_municipality_gives_up_rather_than_guess() -> None:
 
 
 def test_every_alias_points_to_a_shipped_municipality() -> None:
-    from bot.calendar.school_calendar import _MUNICIPALITY_ALIASES
+    from bot.calendar.municipalities import _MUNICIPALITY_ALIASES
 
     for alias, name in _MUNICIPALITY_ALIASES.items():
         assert [m.name for m in find_municipalities(name)] == [name], alias
@@ -457,7 +455,10 @@ def test_bad_overrides_are_refused(calendar: SchoolCalendar) -> None:
         )
 
 
-def test_the_module_never_reads_the_clock() -> None:
-    source = (REPO / "bot" / "calendar" / "school_calendar.py").read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    "module", ["school_calendar.py", "vocabulary.py", "municipalities.py", "data_files.py"]
+)
+def test_the_calendar_never_reads_the_clock(module: str) -> None:
+    source = (REPO / "bot" / "calendar" / module).read_text(encoding="utf-8")
     for call in ("today(", "now(", "time.time", "utcnow"):
         assert call not in source, call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,14 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from bot.delivery.attachments import AttachmentRenderers, AttachmentUnavailableError
 from bot.results.chart import _shorten, factor_chart, item_chart
-from bot.results.merge import TeamResult, merge
+from bot.results.files import ResultFiles, chart_attachment
+from bot.results.merge import merge
+from bot.results.snapshot import RoundSnapshot
+from bot.results.team_result import TeamResult
 from conversations.core.i18n import Catalogue
+from conversations.core.messages import AttachmentKind, Destination, Outbound
 from conversations.instrument import (
     ClosingPage,
     Cluster,
@@ -25,6 +31,9 @@ from conversations.instrument import (
     ScaleOption,
     load_instruments,
 )
+from storage.keys import TeamKey
+from storage.quickscan.store import Store
+from storage.results.store import ResultStore
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TEXTS = Catalogue("nl")
@@ -252,3 +261,81 @@ def test_long_questions_are_shortened_at_a_word() -> None:
     assert text.startswith(short[:-1])
     assert text[len(short) - 1] == " "  # cut between words
     assert _shorten("Kort?") == "Kort?"
+
+
+# ------------------------------------------------- rendered at delivery, from the snapshot
+
+KEY = TeamKey(platform="console", workspace="w", team="t/1")
+
+
+def _closed_round(store: Store, result: TeamResult, *, now: datetime) -> int:
+    """A closed round of the team whose snapshot holds ``result``."""
+    store.ensure_team(key=KEY, founder="anna", now=now)
+    round_ = store.open_round(
+        key=KEY, instrument_id=PO.id, opened_by="anna", deadline=None, now=now
+    )
+    store.close_round(key=KEY, round_id=round_.id, now=now)
+    snapshot = RoundSnapshot.of(
+        result=result, min_text_respondents=5, trend=(), fingerprints=None, legacy=False
+    )
+    ResultStore(engine=store.engine).save_if_absent(
+        round_id=round_.id, snapshot=snapshot.to_json(), now=now
+    )
+    return round_.id
+
+
+def test_a_chart_attachment_is_drawn_from_the_snapshot_the_same_every_time(
+    store: Store, tmp_path: Path
+) -> None:
+    now = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    result = _merge(PO, _responses(PO, count=6))
+    round_id = _closed_round(store, result, now=now)
+    files = ResultFiles(
+        results=ResultStore(engine=store.engine), instruments={PO.id: PO}, output_dir=tmp_path
+    )
+    registry = AttachmentRenderers()
+    registry.register(kind=AttachmentKind.QUICKSCAN_CHART, render=files.chart)
+
+    def draw(*, per_item: bool) -> Path:
+        attachment = chart_attachment(
+            key=KEY, round_id=round_id, instrument_id=PO.id, locale="nl", per_item=per_item
+        )
+        message = Outbound(
+            destination=Destination.team_channel(team=KEY.team), text="", attachment=attachment
+        )
+        image = registry.render(message).image
+        assert image is not None
+        return image
+
+    first = draw(per_item=False)
+    drawn = first.read_bytes()
+    first.unlink()  # sent and removed: a second attempt draws it again
+    again = draw(per_item=False)
+    assert again == first
+    assert again.read_bytes() == drawn
+    assert first.parent.name == "console-w-t_1"  # one folder per team, its name made safe
+    direct = factor_chart(result=result, instrument=PO, path=tmp_path / "direct.png", texts=TEXTS)
+    assert direct.read_bytes() == drawn  # exactly what the result itself gives
+    items = draw(per_item=True)
+    assert items != first
+    assert items.read_bytes() != drawn
+
+
+def test_a_chart_of_a_round_without_snapshot_is_unavailable(store: Store, tmp_path: Path) -> None:
+    now = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    round_id = _closed_round(store, _merge(PO, _responses(PO, count=6)), now=now)
+    files = ResultFiles(
+        results=ResultStore(engine=store.engine), instruments={PO.id: PO}, output_dir=tmp_path
+    )
+    attachment = chart_attachment(
+        key=KEY, round_id=round_id + 1, instrument_id=PO.id, locale="nl", per_item=False
+    )
+    with pytest.raises(AttachmentUnavailableError):
+        files.chart(**dict(attachment.args))
+    other_team = TeamKey(platform="console", workspace="w", team="someone-else")
+    foreign = chart_attachment(
+        key=other_team, round_id=round_id, instrument_id=PO.id, locale="nl", per_item=False
+    )
+    with pytest.raises(AttachmentUnavailableError):  # a round id of another team shows nothing
+        files.chart(**dict(foreign.args))
+    assert not any(tmp_path.rglob("*.png"))

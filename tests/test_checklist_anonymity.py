@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.checklist.results import render_team, team_aggregate
+from bot.checklist.aggregate import render_team, team_aggregate
 from bot.results.anonymity import Tier
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Checklist, load_instruments

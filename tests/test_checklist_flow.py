@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 
 from bot.core.engine import Engine
+from bot.delivery.attachments import AttachmentUnavailableError
 from conversations.checklist.prompts import ClAction, ClVerb, decode
 from conversations.core.limits import CALLBACK_DATA_MAX_BYTES
-from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
+from conversations.core.messages import (
+    AttachmentKind,
+    DestinationKind,
+    Inbound,
+    Outbound,
+    Sender,
+    Where,
+)
 from conversations.instrument import load_instruments
 from storage.checklist.records import TeacherState
 from storage.checklist.store import ChecklistStore
@@ -321,9 +329,18 @@ def test_remove_pupil_and_wipe_everything(engine: Engine) -> None:
     (removed,) = engine.handle(said("anna", "/checklist verwijder KP-01"))
     assert "met alle scores" in removed.text
     assert set(scores_of(engine, "anna")) == {"KP-02"}
-    (exported,) = engine.handle(said("anna", "/checklist export"))
+    (queued,) = engine.handle(said("anna", "/checklist export"))
+    assert queued.file is None  # made at delivery, from the class as stored then
+    assert queued.attachment is not None
+    assert queued.attachment.kind is AttachmentKind.CHECKLIST_EXPORT
+    assert not any(label in repr(queued.attachment) for label in CLASS)
+    exported = engine.renderers.render(queued)
     assert exported.file is not None
     assert exported.file.exists()
+    first = exported.file.read_bytes()
+    again = engine.renderers.render(queued)  # a retried delivery: the same file again
+    assert again.file == exported.file
+    assert again.file.read_bytes() == first
 
     (asked,) = engine.handle(said("anna", "/checklist wis"))
     assert "3 leerlingen" in asked.text
@@ -338,6 +355,9 @@ def test_remove_pupil_and_wipe_everything(engine: Engine) -> None:
     (wiped,) = press(engine, "anna", asked, "ja, wis alles")
     assert "gewist (3 leerlingen" in wiped.text
     assert checklists(engine).teachers(key=TEAM) == []
+    assert not exported.file.exists()
+    with pytest.raises(AttachmentUnavailableError):  # a late delivery recreates nothing
+        engine.renderers.render(queued)
     assert not exported.file.exists()
     (again,) = press(engine, "anna", asked, "ja, wis alles")
     assert "niet (meer) geldig" in again.text

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.checklist import build_checklist
 from bot.core.engine import Engine
+from conversations.checklist.flow import ChecklistFlow
 from conversations.checklist.prompts import ClAction, ClVerb, decode
 from conversations.checklist.pupil_codes import CodeProblem, pupil_code_problem
 from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
@@ -83,6 +85,18 @@ def scoring(engine: Engine) -> Engine:
     return engine
 
 
+@pytest.fixture
+def flow(scoring: Engine, tmp_path: Path) -> ChecklistFlow:
+    """The DM flow on the engine's store, called directly: past the engine's guard."""
+    parts = build_checklist(
+        store=scoring.store,
+        instruments=load_instruments(),
+        clock=FakeClock(start=START),
+        output_dir=tmp_path / "output",
+    )
+    return parts.flow
+
+
 def private_only(replies: list[Outbound]) -> list[Outbound]:
     assert replies, "every message gets an answer"
     for reply in replies:
@@ -137,9 +151,10 @@ def test_hostile_text_while_scoring_changes_nothing(scoring: Engine, text: str) 
     "text",
     ["AB\x00", "Sanne\x01", "Q\x1b[31m", "x" * 100_000, "\ud800", "A\x00" * 2000],
 )
-def test_the_flow_itself_refuses_what_cannot_be_stored(scoring: Engine, text: str) -> None:
+def test_the_flow_itself_refuses_what_cannot_be_stored(
+    scoring: Engine, flow: ChecklistFlow, text: str
+) -> None:
     """Past the engine's guard (or without it), the flow still changes nothing."""
-    flow = scoring.checklist_flow
     flow.handle(said("/checklist klas"))
     before = snapshot(scoring)
     (reply,) = private_only(flow.handle(said(text)))
@@ -149,8 +164,9 @@ def test_the_flow_itself_refuses_what_cannot_be_stored(scoring: Engine, text: st
 
 
 @pytest.mark.parametrize("step", ["bel\x00moeder", "stap\x1b[2J", "\ud800"])
-def test_a_verbeterstap_that_cannot_be_stored_is_refused(scoring: Engine, step: str) -> None:
-    flow = scoring.checklist_flow
+def test_a_verbeterstap_that_cannot_be_stored_is_refused(
+    scoring: Engine, flow: ChecklistFlow, step: str
+) -> None:
     before = snapshot(scoring)
     (reply,) = private_only(flow.handle(said("3 3 4 2 1 4 " + step)))
     # Refused as a step, or (no letter in it) not taken for one: nothing saved either way.
@@ -163,8 +179,7 @@ def test_a_verbeterstap_that_cannot_be_stored_is_refused(scoring: Engine, step: 
     assert snapshot(scoring) == before
 
 
-def test_a_long_paste_is_answered_briefly(scoring: Engine) -> None:
-    flow = scoring.checklist_flow
+def test_a_long_paste_is_answered_briefly(flow: ChecklistFlow) -> None:
     flow.handle(said("/checklist klas"))
     paste = "\n".join(["AB"] * 300 + ["Sanne"] * 300 + ["A B"] * 300)
     (reply,) = private_only(flow.handle(said(paste)))

@@ -54,6 +54,8 @@ def _texts(message: Outbound) -> list[str]:
     parts = [message.text, message.details or ""]
     parts += [b.label for b in message.buttons] + [b.payload for b in message.buttons]
     parts += [str(message.file or ""), str(message.image or ""), message.join_token or ""]
+    if message.attachment is not None:  # stored with the queued message until delivery
+        parts += [value for _name, value in message.attachment.args]
     return parts
 
 

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.checklist.results import (
-    ShareBand,
-    Trend,
-    compare_class,
-    export_class_workbook,
-    high_options,
-    low_options,
-    render_team,
-    team_aggregate,
-)
+from bot.checklist.aggregate import ShareBand, Trend, render_team, team_aggregate
+from bot.checklist.comparison import compare_class
+from bot.checklist.export import export_class_workbook
 from bot.results.anonymity import Tier
+from conversations.checklist.scale import high_options, low_options
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Checklist, load_instruments
 from storage.checklist.records import ChecklistRound, ChecklistRoundStatus, ClassRound, Pupil

@@ -1,12 +1,32 @@
-"""End to end through the real console adapter, engine and storage (SQLite and PostgreSQL)."""
+"""End to end through the real console adapter, engine and storage (SQLite and PostgreSQL).
+
+The console prints only what the outbox holds, after each line: the last tests pin
+that it prints exactly what it printed before the outbox, and that a message
+queued but never printed (the process ended in between) is printed once, at the
+next start.
+"""
 
 from __future__ import annotations
 
+import difflib
+import io
 import re
 from pathlib import Path
 
+import pytest
+
+from adapters.console import PLATFORM, TEAM, WORKSPACE, ConsoleAdapter, ConsoleRoster
+from conversations.core.clock import ShiftedClock
+from conversations.core.messages import Inbound, Sender, Where
+from tests import console_transcript
 from tests.conftest import FakeClock
-from tests.console_harness import QUESTIONS, make_console, texts_for, walkthrough_lines
+from tests.console_harness import (
+    QUESTIONS,
+    make_console,
+    parse_blocks,
+    texts_for,
+    walkthrough_lines,
+)
 
 SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
 ANSWERS = {"anna": "++", "bram": "+", "chris": "+", "dewi": "+/-", "eva": "-", "fatima": "?"}
@@ -219,5 +239,123 @@ def test_chart_export_thresholds_and_trend(
         again = console.say("anna@team: /quickscan sluit")
         details = texts_for(again, "team")[1]
         assert "(sinds vorige ronde +" in details
+    finally:
+        console.store.close()
+
+
+def test_the_console_prints_what_it_always_printed(database_url: str, tmp_path: Path) -> None:
+    clock = ShiftedClock(base=FakeClock(start=console_transcript.START))
+    console = make_console(
+        database_url=database_url,
+        members=console_transcript.MEMBERS,
+        clock=clock,
+        output_dir=tmp_path,
+    )
+    try:
+        for line in console_transcript.session():
+            console.adapter.feed(line)
+    finally:
+        console.store.close()
+    printed = console_transcript.normalise(console.out.getvalue()).splitlines()
+    expected = (Path(__file__).parent / "console_transcript.txt").read_text().splitlines()
+    diff = list(difflib.unified_diff(expected, printed, "before", "now", lineterm="", n=1))
+    assert not diff, "\n".join(diff[:60])
+
+
+def _start_event(user: str) -> Inbound:
+    return Inbound(
+        platform=PLATFORM,
+        workspace=WORKSPACE,
+        team=TEAM,
+        where=Where.TEAM,
+        sender=Sender(user=user, display_name=user),
+        text="/quickscan start",
+    )
+
+
+def test_what_was_queued_but_not_printed_is_printed_once_after_a_restart(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX[:3], clock=clock, output_dir=tmp_path
+    )
+    try:
+        # The engine queued the round's messages, then the process ended unprinted.
+        console.adapter.engine.handle(_start_event("anna"))
+        assert console.new_blocks() == []
+        out = io.StringIO()
+        restarted = ConsoleAdapter(
+            engine=console.adapter.engine, roster=ConsoleRoster(members=SIX[:3]), out=out
+        )
+        restarted.catch_up()
+        blocks = list(parse_blocks(out.getvalue().splitlines()))
+        assert [tag for tag, _text in blocks] == ["team", "dm:anna", "dm:bram", "dm:chris"]
+        assert "3 teamleden krijgen een privébericht" in blocks[0][1]
+        restarted.catch_up()
+        console.adapter.catch_up()
+        assert len(list(parse_blocks(out.getvalue().splitlines()))) == len(blocks)
+        assert console.new_blocks() == []  # the first console prints nothing twice
+        # The buttons printed after the restart answer as clicks there.
+        restarted.feed("bram@dm: 1")
+        tag, prompt = list(parse_blocks(out.getvalue().splitlines()))[-1]
+        assert tag == "dm:bram"
+        assert "vraag 1 van 48" in prompt
+    finally:
+        console.store.close()
+
+
+class _KilledWhilePrinting(io.StringIO):
+    """The process dies (here: an interrupt) while it prints bram's invitation."""
+
+    def write(self, text: str) -> int:
+        if text.startswith("[dm:bram]"):
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+def test_a_message_whose_printing_was_killed_is_printed_soon_after_a_restart(
+    database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX[:3], clock=clock, output_dir=tmp_path
+    )
+    try:
+        engine, roster = console.adapter.engine, ConsoleRoster(members=SIX[:3])
+        killed = ConsoleAdapter(engine=engine, roster=roster, out=_KilledWhilePrinting())
+        with pytest.raises(KeyboardInterrupt):
+            killed.feed("anna@team: /quickscan start")
+        out = io.StringIO()
+        restarted = ConsoleAdapter(engine=engine, roster=roster, out=out)
+        restarted.catch_up()  # the same moment: bram's chat is still claimed by the dead run
+        assert [tag for tag, _ in parse_blocks(out.getvalue().splitlines())] == ["dm:chris"]
+        clock.advance(seconds=2)  # the console's short lease is over
+        restarted.catch_up()
+        blocks = list(parse_blocks(out.getvalue().splitlines()))
+        assert [tag for tag, _ in blocks] == ["dm:chris", "dm:bram"]
+        assert "Hallo bram!" in blocks[1][1]
+    finally:
+        console.store.close()
+
+
+class _BrokenDispatcher:
+    def run_until_idle(self) -> None:
+        raise OSError("database gone")
+
+
+def test_a_failed_drain_is_reported_and_printed_after_the_next_line(
+    database_url: str, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = make_console(
+        database_url=database_url, members=SIX[:2], clock=clock, output_dir=tmp_path
+    )
+    try:
+        working = console.adapter._dispatcher  # the fault is injected here
+        monkeypatch.setattr(console.adapter, "_dispatcher", _BrokenDispatcher())
+        failed = console.say("anna@team: /quickscan start")
+        assert [tag for tag, _text in failed] == ["console"]
+        monkeypatch.setattr(console.adapter, "_dispatcher", working)
+        later = console.say("bram@team: /quickscan status")
+        assert [tag for tag, _text in later] == ["team", "dm:anna", "dm:bram", "team"]
+        assert "2 uitgenodigd" in later[-1][1]
     finally:
         console.store.close()

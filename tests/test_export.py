@@ -13,9 +13,15 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.results.export import export_workbook
-from bot.results.merge import TeamResult, merge
+from bot.results.files import ResultFiles, export_attachment
+from bot.results.merge import merge
+from bot.results.snapshot import RoundSnapshot
+from bot.results.team_result import TeamResult
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Quickscan, load_instruments
+from storage.keys import TeamKey
+from storage.quickscan.store import Store
+from storage.results.store import ResultStore
 
 GENERATED_AT = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 CODES = ("++", "+", "+/-", "-", "--", "?")
@@ -319,3 +325,60 @@ def test_a_text_never_becomes_a_formula(tmp_path: Path) -> None:
     cell = load_workbook(path)["Vragen"]["C2"]
     assert cell.value == formula
     assert cell.data_type == "s"
+
+
+# ------------------------------------------------- rendered at delivery, from the snapshot
+
+
+def test_an_export_attachment_is_written_from_the_snapshot_dated_when_asked(
+    store: Store, tmp_path: Path
+) -> None:
+    """The workbook is dated when the coordinator asked, not when the delivery wrote it."""
+    instrument = _instrument()
+    key = TeamKey(platform="console", workspace="w", team="t")
+    asked = GENERATED_AT - timedelta(hours=2)
+    store.ensure_team(key=key, founder="anna", now=asked)
+    round_ = store.open_round(
+        key=key, instrument_id=instrument.id, opened_by="anna", deadline=None, now=asked
+    )
+    store.close_round(key=key, round_id=round_.id, now=asked)
+    result = _result()
+    snapshot = RoundSnapshot.of(
+        result=result, min_text_respondents=5, trend=(), fingerprints=None, legacy=False
+    )
+    results = ResultStore(engine=store.engine)
+    results.save_if_absent(round_id=round_.id, snapshot=snapshot.to_json(), now=asked)
+    files = ResultFiles(
+        results=results, instruments={instrument.id: instrument}, output_dir=tmp_path / "out"
+    )
+    attachment = export_attachment(
+        key=key,
+        round_id=round_.id,
+        instrument_id=instrument.id,
+        locale="en",
+        generated_at=GENERATED_AT,
+    )
+
+    written = files.export(**dict(attachment.args))
+    again = files.export(**dict(attachment.args))
+
+    assert again == written
+    assert written.name == f"ronde-{round_.id}-teamresultaat.xlsx"
+    direct = export_workbook(
+        result=RoundSnapshot.from_json(snapshot.to_json()).result(instrument=instrument),
+        instrument=instrument,
+        path=tmp_path / "direct.xlsx",
+        texts=Catalogue("en"),
+        generated_at=GENERATED_AT,
+    )
+    assert written.read_bytes() == direct.read_bytes()
+    assert load_workbook(written).properties.created == GENERATED_AT.replace(tzinfo=None)
+    assert load_workbook(written).sheetnames != NL_SHEETS  # the language asked in
+    with pytest.raises(ValueError, match="timezone-aware"):
+        export_attachment(
+            key=key,
+            round_id=round_.id,
+            instrument_id=instrument.id,
+            locale="nl",
+            generated_at=GENERATED_AT.replace(tzinfo=None),
+        )

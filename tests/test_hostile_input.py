@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.core.engine import Engine
-from bot.results.merge import OPEN_PREFIX
 from conversations.core.clock import ShiftedClock, SystemClock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import DestinationKind, Inbound, Sender, Where
@@ -39,7 +38,7 @@ from conversations.core.text_input import (
     parse_bounded_int,
     quote,
 )
-from conversations.instrument import load_instruments
+from conversations.instrument import OPEN_PREFIX, load_instruments
 from conversations.quickscan.payloads import Action, Verb, decode
 from storage.keys import TeamKey
 from storage.quickscan.records import ParticipationState, Team

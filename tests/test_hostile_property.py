@@ -37,10 +37,9 @@ from sqlalchemy import text
 
 from bot.commands.parse import ALIASES, Sub, is_command, parse_command
 from bot.core.engine import Engine
-from bot.results.merge import grade_item_id, open_item_id
 from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from conversations.core.text_input import OPEN_ANSWER_MAX_CHARS, is_safe_text
-from conversations.instrument import Quickscan, load_instruments
+from conversations.instrument import Quickscan, grade_item_id, load_instruments, open_item_id
 from storage.keys import TeamKey
 from storage.quickscan.records import MIN_RESPONDENTS_FLOOR, Participation, ParticipationState
 from storage.quickscan.store import Store

@@ -12,18 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.results.anonymity import EXACT_MINIMUM, Tier
+from bot.results.distribution import Distribution
+from bot.results.figures import figures
 from bot.results.labels import DEFAULT_RULES
-from bot.results.merge import (
+from bot.results.merge import merge
+from bot.results.team_result import TeamResult
+from conversations.instrument import (
     GRADE_PREFIX,
     OPEN_PREFIX,
-    Distribution,
-    TeamResult,
-    figures,
-    grade_item_id,
-    merge,
-    open_item_id,
-)
-from conversations.instrument import (
     ClosingPage,
     Cluster,
     Factor,
@@ -32,7 +28,9 @@ from conversations.instrument import (
     Quickscan,
     Scale,
     ScaleOption,
+    grade_item_id,
     load_instruments,
+    open_item_id,
 )
 
 CODES = ("++", "+", "+/-", "-", "--", "?")

@@ -28,6 +28,7 @@ TABLES = {
     "checklist_rounds",
     "checklist_scores",
     "checklist_steps",
+    "outbox_messages",
 }
 
 

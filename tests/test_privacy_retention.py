@@ -289,7 +289,7 @@ def test_the_scheduler_runs_retention_daily_and_at_start(tmp_path: Path) -> None
         )
         store.claim_event(platform="slack", workspace="T1", event_id="e1", now=clock())
         clock.advance(days=8)
-        scheduler = PingScheduler(engine=engine, deliver=lambda team, messages: None)
+        scheduler = PingScheduler(engine=engine)
         scheduler.start()
         scheduler.stop()
         assert _events(store) == 0  # the run at start already forgot the 8-day-old id
@@ -324,7 +324,7 @@ def test_the_console_clock_runs_retention_and_the_result_survives(
         assert len(store.participations(key=TEAM_CONSOLE, round_id=closed.id)) == 6
 
         clock.advance(days=400)
-        console.adapter.deliver(console.adapter.engine.tick())  # what ``@clock:`` does
+        console.adapter.catch_up()  # what ``@clock:`` does
 
         assert store.participations(key=TEAM_CONSOLE, round_id=closed.id) == []
         assert store.submitted_answers(key=TEAM_CONSOLE, round_id=closed.id) == []

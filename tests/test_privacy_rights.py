@@ -24,6 +24,7 @@ from storage.models.quickscan import RoundResultRow
 from storage.results.store import FINGERPRINTS, ResultStore, fingerprint, member_identity
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, Console, make_console, walkthrough_lines
+from tests.test_team_result import rendered
 
 MEMBER = "zwaantje"
 TEAM = TeamKey(platform="console", workspace="console", team="team")
@@ -129,8 +130,15 @@ def _participations(console: Console, user: str) -> int:
     )
 
 
-def test_my_data_comes_privately_as_a_private_file(console: Console) -> None:
-    replies = _say(console, MEMBER, "/quickscan mijn-gegevens")
+def _delivered(console: Console, messages: Sequence[Outbound], tmp_path: Path) -> list[Outbound]:
+    """The messages with their files made, as the delivery makes them when it sends."""
+    return rendered(messages, store=console.store, output_dir=tmp_path / "output")
+
+
+def test_my_data_comes_privately_as_a_private_file(console: Console, tmp_path: Path) -> None:
+    queued = _say(console, MEMBER, "/quickscan mijn-gegevens")
+    assert all(message.file is None for message in queued)  # written only at delivery
+    replies = _delivered(console, queued, tmp_path)
 
     _only_to(replies, MEMBER)
     ack, sent = replies
@@ -174,7 +182,7 @@ def test_asking_what_is_stored_stores_nothing(
         console.store.close()
 
 
-def test_forget_me_asks_first_and_then_erases(five_console: Console) -> None:
+def test_forget_me_asks_first_and_then_erases(five_console: Console, tmp_path: Path) -> None:
     console = five_console
     closed = console.store.closed_rounds(key=TEAM, instrument_id="quickscan-po")[0]
     counts_before = console.store.round_counts(key=TEAM, round_id=closed.id)
@@ -203,7 +211,9 @@ def test_forget_me_asks_first_and_then_erases(five_console: Console) -> None:
     # The closed round's published result does not change: it names nobody.
     assert console.store.get_round(key=TEAM, round_id=closed.id) == closed
     assert counts_before.finished == 5
-    data = _say(console, MEMBER, "/quickscan mijn-gegevens", where=Where.DM)[0]
+    (data,) = _delivered(
+        console, _say(console, MEMBER, "/quickscan mijn-gegevens", where=Where.DM), tmp_path
+    )
     assert data.file is not None
     exported = json.loads(data.file.read_text(encoding="utf-8"))
     assert exported["quickscan"]["participations"] == []
@@ -232,6 +242,7 @@ def test_erased_values_are_gone_from_the_sqlite_file_and_wal(
         assert _found(database, value)  # present before: the search can fail
 
         _say(console, MEMBER, "/quickscan vergeet-mij bevestig")
+        console.adapter.drain()  # the confirmation is delivered: a sent message names nobody
 
         assert not _found(database, value)
     finally:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar.school_calendar import HolidayKind, Region, SchoolCalendar
+from bot.calendar.school_calendar import SchoolCalendar
+from bot.calendar.vocabulary import HolidayKind, Region
 from bot.core.engine import Engine
 from bot.core.ports import RosterRegistry
 from conversations.core.messages import Inbound, Sender, Where

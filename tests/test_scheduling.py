@@ -1,17 +1,24 @@
-"""APScheduler keeps one persistent job per pending ping; the outbox decides sending."""
+"""APScheduler keeps one persistent job per pending ping; the ping's claim decides firing.
+
+The scheduler only calls the engine: what a ping says is queued in the outbox,
+once however often its job runs, and a dispatcher sends it.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from bot.calendar.scheduling import JOB_TABLE, PingScheduler, run_ping
 from bot.core.engine import Engine
 from bot.core.ports import RosterRegistry
+from bot.delivery.api import Delivery, Limit, SendResult, Sent
 from conversations.core.messages import Inbound, Outbound, Sender, Where
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
@@ -23,7 +30,25 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 TEAM = TeamKey(platform="console", workspace="w", team="t")
 
 
-def test_jobs_persist_and_a_ping_fires_once(tmp_path: Path) -> None:
+class _Recorder:
+    """A PlatformSender for the console platform that keeps what it was given."""
+
+    platform = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+
+    def limits(self, delivery: Delivery) -> Sequence[Limit]:
+        return ()
+
+    def send(self, delivery: Delivery) -> SendResult:
+        self.sent.append(delivery.message)
+        return Sent()
+
+
+def test_jobs_persist_and_a_ping_fires_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM))
     store = Store.open(url=url)
@@ -46,28 +71,75 @@ def test_jobs_persist_and_a_ping_fires_once(tmp_path: Path) -> None:
             text="/quickscan regio midden",
         )
     )
-    delivered: list[tuple[TeamKey, Sequence[Outbound]]] = []
-    scheduler = PingScheduler(engine=engine, deliver=lambda t, m: delivered.append((t, m)))
+    scheduler = PingScheduler(engine=engine)
     scheduler.start()
     scheduler.stop()
-    outbox = ScheduleStore(engine=store.engine)
-    pending = {p.id for p in outbox.pings(key=TEAM) if p.status is PingStatus.PENDING}
+    scheduler.stop()  # a second stop (signal, then the finally block) is harmless
+    pings = ScheduleStore(engine=store.engine)
+    pending = {p.id for p in pings.pings(key=TEAM) if p.status is PingStatus.PENDING}
     assert pending
     jobs = {
         job.id
         for job in SQLAlchemyJobStore(engine=store.engine, tablename=JOB_TABLE).get_all_jobs()
     }
     assert pending <= jobs  # survived the stop: a restart resumes every reminder
+    sender = _Recorder()
+    engine.dispatcher(sender=sender).run_until_idle()
+    before = len(sender.sent)  # the re-plan's replies, not a ping
 
-    first = min(outbox.pings(key=TEAM), key=lambda p: p.due_at)
+    first = min(pings.pings(key=TEAM), key=lambda p: p.due_at)
     clock.advance(first.due_at - clock.now())
-    restarted = PingScheduler(engine=engine, deliver=lambda t, m: delivered.append((t, m)))
-    restarted.start()
+    restarted = PingScheduler(engine=engine)
+    restarted.start()  # the job's moment passed while stopped: fired at start
     try:
-        run_ping(first.id)
-        run_ping(first.id)  # a second firing (misfire, second process) sends nothing
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="bot.calendar.scheduling"):
+            run_ping(first.id)  # the job runs late anyway, or in a second process:
+            run_ping(first.id)  # nothing is queued again
     finally:
         restarted.stop()
-    assert outbox.get(ping_id=first.id).status is PingStatus.SENT  # type: ignore[union-attr]  # it exists
-    assert sum(team == TEAM for team, _messages in delivered) == 1
+    assert pings.get(ping_id=first.id).status is PingStatus.SENT  # type: ignore[union-attr]  # it exists
+    assert not [r for r in caplog.records if r.name == "bot.calendar.scheduling"]
+    engine.dispatcher(sender=sender).run_until_idle()
+    fired = sender.sent[before:]
+    assert fired, "the ping's messages were queued and sent"
+    shown = [(m.destination, m.text) for m in fired]
+    assert len(shown) == len(set(shown)), "each of the ping's messages exactly once"
+    store.close()
+
+
+def test_a_fired_job_queues_the_ping_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM))
+    store = Store.open(url=f"sqlite:///{tmp_path / 'fire.sqlite3'}")
+    engine = Engine(
+        store=store,
+        instruments=load_instruments(),
+        roster=RosterRegistry(),
+        clock=clock,
+        output_dir=tmp_path,
+    )
+    store.ensure_team(key=TEAM, founder="anna", now=clock())
+    engine.handle(
+        Inbound(
+            platform=TEAM.platform,
+            workspace=TEAM.workspace,
+            team=TEAM.team,
+            where=Where.TEAM,
+            sender=Sender(user="anna", display_name="Anna"),
+            text="/quickscan regio midden",
+        )
+    )
+    pings = ScheduleStore(engine=store.engine)
+    first = min(pings.pings(key=TEAM), key=lambda p: p.due_at)
+    clock.advance(first.due_at - clock.now())
+    scheduler = PingScheduler(engine=engine)  # not started: the job calls fire() itself
+    with caplog.at_level(logging.INFO, logger="bot.calendar.reminders"):
+        scheduler.fire(ping_id=first.id)
+        scheduler.fire(ping_id=first.id)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.calendar.reminders"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"ping {first.id} fired: ")
+    assert lines[0].endswith(" messages queued")
     store.close()

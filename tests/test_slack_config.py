@@ -15,7 +15,9 @@ from adapters.startup.config import load_settings
 from bot.commands.parse import COMMAND_WORD
 from bot.core.engine import Engine
 from bot.core.ports import RosterRegistry
+from bot.delivery.api import Delivery
 from conversations.core.clock import SystemClock
+from conversations.core.messages import Destination, Outbound
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
@@ -40,6 +42,13 @@ def test_a_signing_secret_means_http_mode_on_port_3000() -> None:
     assert config.api_url == "http://127.0.0.1:9/api/"
 
 
+def test_the_workspace_message_rate_can_be_raised() -> None:
+    """Slack's one message a second is conservative; some workspaces are granted more."""
+    assert SlackConfig.from_environ(environ=HTTP).messages_per_second is None
+    raised = {**HTTP, "SLACK_MESSAGES_PER_SECOND": "2.5"}
+    assert SlackConfig.from_environ(environ=raised).messages_per_second == 2.5
+
+
 def test_slack_mode_chooses_when_both_are_set() -> None:
     both = {**SOCKET, **HTTP}
     assert SlackConfig.from_environ(environ=both).mode is SlackMode.SOCKET
@@ -55,6 +64,9 @@ def test_slack_mode_chooses_when_both_are_set() -> None:
         ({**SOCKET, "SLACK_APP_TOKEN": "xoxb-wrong"}, "starting with 'xapp-'"),
         ({**HTTP, "SLACK_PORT": "web"}, "SLACK_PORT must be a number"),
         ({**HTTP, "SLACK_PORT": "70000"}, "between 0 and 65535"),
+        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "fast"}, "SLACK_MESSAGES_PER_SECOND must be a"),
+        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "0"}, "must be above 0 and at most 100"),
+        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "nan"}, "must be above 0 and at most 100"),
         ({**HTTP, "SLACK_MODE": "socket"}, "SLACK_MODE=socket needs SLACK_APP_TOKEN"),
         ({**HTTP, "SLACK_MODE": "websocket"}, "SLACK_MODE must be"),
     ],
@@ -143,3 +155,20 @@ def test_the_runner_registers_the_slack_roster_in_either_mode(
         assert [call.method for call in fake.calls] == ["auth.test"]  # the token was checked
         team = TeamKey(platform="slack", workspace=WORKSPACE, team=CHANNEL)
         assert [member.user for member in rosters.members(team=team)] == ids
+
+
+def test_the_runner_paces_new_messages_at_the_configured_rate(
+    engine: tuple[Engine, RosterRegistry],
+) -> None:
+    built, rosters = engine
+    with FakeSlack() as fake:
+        env = {**HTTP, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake.api_url}
+        runner = SlackRunner(
+            engine=built, rosters=rosters, environ={**env, "SLACK_MESSAGES_PER_SECOND": "4"}
+        )
+        announcement = Outbound(destination=Destination.team_channel(team=CHANNEL), text="x")
+        delivery = Delivery(
+            outbox_id=1, workspace=WORKSPACE, message=announcement, origin={}, attempt=1
+        )
+        rates = {limit.key: limit.per_second for limit in runner.sender.limits(delivery)}
+        assert rates[f"slack:{WORKSPACE}:messages"] == 4.0

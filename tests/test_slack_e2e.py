@@ -49,7 +49,8 @@ def run_round(world: SlackWorld, ids: dict[str, str], *, output_dir: Path) -> No
     fake, team = world.fake, world.team
     anna, bram, chris = ids["anna"], ids["bram"], ids["chris"]
 
-    # The slash command is acknowledged with an empty 200; the work follows.
+    # The slash command is handled, then acknowledged with an empty 200; the
+    # messages it caused follow from the outbox.
     started = team.command(anna, "start 15-01")
     assert (started.status, started.body) == (200, "")
     (announcement,) = fake.messages_in(CHANNEL)
@@ -150,10 +151,8 @@ def run_round(world: SlackWorld, ids: dict[str, str], *, output_dir: Path) -> No
     assert not list(output_dir.rglob("*.xlsx"))
 
 
-def test_socket_mode_acks_envelopes_and_does_the_work_after(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    """The default for a school: Slack's envelopes over the WebSocket, acked at once."""
+def test_socket_mode_handles_envelopes_then_acks_them(tmp_path: Path, clock: FakeClock) -> None:
+    """The default for a school: Slack's envelopes over the WebSocket, acked once handled."""
     url = f"sqlite:///{tmp_path / 'quickscan.sqlite3'}"
     with slack_world(
         database_url=url, clock=clock, output_dir=tmp_path, names=SIX, socket_mode=True

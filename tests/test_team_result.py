@@ -13,11 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.commands.routes import command_renderers
 from bot.core.engine import Engine
+from bot.delivery.attachments import AttachmentRenderers
 from bot.results.labels import DEFAULT_RULES, Label, LabelRules, classify
-from bot.results.merge import ItemResult, TeamResult, merge
+from bot.results.merge import merge
 from bot.results.priorities import suggest
-from bot.results.report import build_report
+from bot.results.report import TeamReport, build_report
+from bot.results.snapshot import RoundSnapshot
+from bot.results.team_result import ItemResult, TeamResult
 from bot.results.text import render_report
 from bot.results.trend import compare
 from conversations.core.i18n import Catalogue
@@ -26,10 +30,13 @@ from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.records import ParticipationState
 from storage.quickscan.store import Store
+from storage.results.store import ResultStore
 from tests.conftest import FakeClock
 
 INSTRUMENT = load_instruments()["quickscan-po"]
 assert isinstance(INSTRUMENT, Quickscan)
+QUICKSCANS = {INSTRUMENT.id: INSTRUMENT}
+KEY = TeamKey(platform="console", workspace="w", team="t")
 QUESTIONS = [question.id for question in INSTRUMENT.questions]
 CODES = [option.code for option in INSTRUMENT.scale.options]
 
@@ -131,7 +138,7 @@ def test_spread_is_shown_beside_the_mean() -> None:
     assert item(agree, "q07").distribution.stdev == 0.0
     assert item(split, "q07").distribution.stdev == pytest.approx(2.0)
     headline, details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=split, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=split),
         texts=Catalogue(),
     )
     assert details is not None
@@ -167,7 +174,7 @@ def test_a_clearly_worst_factor_comes_first_with_its_reason() -> None:
     assert top.evidence.distribution.negative == 7
     assert top.evidence.distribution.respondents == 9
     headline, _details = render_report(
-        report=build_report(instrument=INSTRUMENT, result=merged(responses), chart=None),
+        report=build_report(instrument=INSTRUMENT, result=merged(responses)),
         texts=Catalogue(),
     )
     assert (
@@ -198,7 +205,7 @@ def _priority_writers(writers: int) -> tuple[TeamResult, str]:
         response["open:priority"] = "Meer aandacht voor huiswerk en thuisopdrachten"
     result = merged(responses)
     headline, _ = render_report(
-        report=build_report(instrument=INSTRUMENT, result=result, chart=None),
+        report=build_report(instrument=INSTRUMENT, result=result),
         texts=Catalogue(),
     )
     return result, headline
@@ -228,7 +235,7 @@ def test_discuss_and_investigate_lists_and_follow_up_questions() -> None:
         count=6,
     )
     result = merged(responses)
-    report = build_report(instrument=INSTRUMENT, result=result, chart=None)
+    report = build_report(instrument=INSTRUMENT, result=result)
     assert [i.number for i in report.suggestions.discuss] == [10]
     assert [i.number for i in report.suggestions.investigate] == [20]
     _headline, details = render_report(report=report, texts=Catalogue())
@@ -261,7 +268,7 @@ def test_free_text_hidden_below_the_text_threshold() -> None:
     )
     for result, visible in ((shown, True), (hidden, False)):
         _headline, details = render_report(
-            report=build_report(instrument=INSTRUMENT, result=result, chart=None),
+            report=build_report(instrument=INSTRUMENT, result=result),
             texts=Catalogue(),
         )
         assert details is not None
@@ -284,7 +291,6 @@ def test_trend_since_the_previous_round() -> None:
         report=build_report(
             instrument=INSTRUMENT,
             result=after,
-            chart=None,
             trend=compare(previous=before, current=after),
         ),
         texts=Catalogue(),
@@ -331,21 +337,20 @@ def test_random_answer_sets_add_up_and_never_name_anyone(
     people = [(f"U{index:03d}{name.upper()}", name) for index, (name, _a, _g) in enumerate(rows)]
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(url=f"sqlite:///{Path(folder) / 'prop.sqlite3'}")
+        out = Path(folder) / "out"
         try:
             engine = Engine(
                 store=store,
                 instruments=load_instruments(),
                 roster=Roster(people),
                 clock=FakeClock(start=FakeClock.default_start()),
-                output_dir=Path(folder) / "out",
+                output_dir=out,
             )
-            outputs = run_round(engine, people, rows)
+            outputs = rendered(run_round(engine, people, rows), store=store, output_dir=out)
             sheets = [sheet_text(m.file) for m in outputs if m.file is not None]
+            result = report_of(result_post(outputs), store=store, key=KEY).result
         finally:
             store.close()
-    result_post = next(m for m in outputs if m.report is not None)
-    assert result_post.report is not None
-    result = result_post.report.result
     assert result.respondents == len(rows)
     if result.itemised:
         for answers in result.items():
@@ -363,7 +368,7 @@ def test_random_answer_sets_add_up_and_never_name_anyone(
 def run_round(
     engine: Engine, people: list[tuple[str, str]], rows: list[tuple[str, list[str], int]]
 ) -> list[Outbound]:
-    key = TeamKey(platform="console", workspace="w", team="t")
+    key = KEY
     coordinator = Sender(user="coordinator-0", display_name="De coördinator")
 
     def team(text: str) -> list[Outbound]:
@@ -401,6 +406,47 @@ def run_round(
         for m in outputs
     )
     return outputs
+
+
+# ------------------------------------------------------------- shared helpers
+
+
+def rendered(messages: Sequence[Outbound], *, store: Store, output_dir: Path) -> list[Outbound]:
+    """The messages as delivered: each attachment made into its file by its renderer.
+
+    The engine only queues a chart or export (an attachment); the delivery draws it
+    from the snapshot when it sends the message. This is that step, through the
+    delivery's registry with the renderers the commands export.
+    """
+    registry = AttachmentRenderers()
+    renderers = command_renderers(store=store, instruments=QUICKSCANS, output_dir=output_dir)
+    for kind, render in renderers.items():
+        registry.register(kind=kind, render=render)
+    return [registry.render(message) for message in messages]
+
+
+def result_post(messages: Sequence[Outbound]) -> Outbound:
+    """The close post among the messages (keyed by its round, so it is queued once)."""
+    return next(m for m in messages if m.key is not None and m.key.startswith("result:"))
+
+
+def report_of(post: Outbound, *, store: Store, key: TeamKey) -> TeamReport:
+    """The report a close post shows, from the round's frozen snapshot.
+
+    The post carries text only (a message is a row in the outbox); what it was
+    rendered from is the snapshot, the only source of every later view too. Open
+    answer texts are not in it: they are shown once, in the post.
+    """
+    assert post.key is not None
+    round_id = int(post.key.removeprefix("result:"))
+    stored = ResultStore(engine=store.engine).load(key=key, round_id=round_id)
+    assert stored is not None
+    snapshot = RoundSnapshot.from_json(stored)
+    instrument = QUICKSCANS[snapshot.instrument_id]
+    result = snapshot.result(instrument=instrument)
+    return build_report(
+        instrument=instrument, result=result, trend=snapshot.changes(current=result)
+    )
 
 
 def sheet_text(path: Path) -> str:

@@ -6,17 +6,16 @@ Only the catalogue's own ``*bold*`` and ``_italic_`` become tags; whatever peopl
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.telegram.catalogue_markup import Renderer, instrument_texts, patterns_of
 from adapters.telegram.markup import deep_link, keyboard, plain, to_html, valid_start_parameter
-from adapters.telegram.rate_limit import ChatRateLimiter
+from adapters.telegram.pacing import Pacing
 from adapters.telegram.settings import TelegramConfigError, TelegramLimits, TelegramSettings
+from bot.delivery.buckets import TokenBuckets
 from conversations.core.i18n import Catalogue
 from conversations.core.limits import PayloadTooLargeError
 from conversations.core.messages import Button
@@ -95,7 +94,7 @@ def test_a_typed_line_that_copies_no_catalogue_line_has_no_markup() -> None:
 
 
 def test_a_typed_mention_notifies_nobody() -> None:
-    """"@bram" in an open answer would ping bram from the team result in the group."""
+    """ "@bram" in an open answer would ping bram from the team result in the group."""
     for render in (to_html, plain):
         shown = render("  – @bram doet nooit mee, vraag @team_lead")
         assert "@bram" not in shown
@@ -184,30 +183,46 @@ def test_bad_settings_name_the_variable(environ: dict[str, str], named: str) -> 
         TelegramSettings.from_environ(environ=full)
 
 
+def _waits(limits: TelegramLimits) -> tuple[Callable[[int], float], TokenBuckets]:
+    """Seconds until a send to a chat may go, on buckets with a clock that stands still."""
+    pacing = Pacing(limits=limits)
+    buckets = TokenBuckets(monotonic=lambda: 100.0)
+
+    def wait(chat: int) -> float:
+        return buckets.reserve(pacing.limits(workspace="7", chat=chat)).wait
+
+    return wait, buckets
+
+
 def test_messages_to_one_chat_are_spaced_but_other_chats_are_not() -> None:
-    limiter = ChatRateLimiter(
-        limits=TelegramLimits(
-            overall_per_second=0, group_per_minute=0, per_chat_interval_s=0.3, max_retries=0
-        )
+    wait, buckets = _waits(
+        TelegramLimits(overall_per_second=0, group_per_minute=0, per_chat_interval_s=1)
     )
-    sent: list[tuple[int, float]] = []
+    assert wait(11) == 0.0
+    assert wait(11) == pytest.approx(1.0)  # the same private chat: a second later
+    assert wait(12) == 0.0  # another chat: at once
+    # A 429 for one chat pauses that chat's bucket only, for Telegram's retry_after.
+    buckets.pause(key=Pacing.exhausted(workspace="7", chat=12), seconds=5)
+    assert wait(12) == pytest.approx(5.0)
+    assert wait(13) == 0.0
 
-    async def send(chat: int) -> bool:
-        sent.append((chat, time.monotonic()))
-        return True
 
-    async def scenario() -> None:
-        async def request(chat: int) -> Any:
-            return await limiter.process_request(
-                send, (chat,), {}, "sendMessage", {"chat_id": chat}, None
-            )
-
-        await asyncio.gather(request(1), request(1), request(2))
-
-    asyncio.run(scenario())
-    times = {chat: [at for c, at in sent if c == chat] for chat in (1, 2)}
-    assert times[1][1] - times[1][0] >= 0.25
-    assert times[2][0] - times[1][0] < 0.2
+def test_a_group_gets_twenty_messages_a_minute_and_others_are_not_held_up() -> None:
+    wait, buckets = _waits(
+        TelegramLimits(overall_per_second=30, group_per_minute=20, per_chat_interval_s=0)
+    )
+    assert [wait(-100) for _ in range(20)] == [0.0] * 20
+    assert wait(-100) == pytest.approx(3.0)  # then one every three seconds
+    assert wait(-200) == 0.0
+    assert wait(11) == 0.0
+    buckets.pause(key=Pacing.exhausted(workspace="7", chat=-200), seconds=7)
+    assert wait(-200) == pytest.approx(7.0)
+    assert wait(-300) == 0.0
+    # Limits switched off (the tests' FAST_LIMITS) name no bucket at all.
+    off = Pacing(
+        limits=TelegramLimits(overall_per_second=0, group_per_minute=0, per_chat_interval_s=0)
+    )
+    assert off.limits(workspace="7", chat=-100) == []
 
 
 def test_names_with_markup_show_literally_in_group_posts_and_dms(

@@ -16,10 +16,11 @@ from adapters.startup.runners import build_runners, run_all
 from adapters.telegram.runner import TelegramRunner
 from bot.core.engine import Engine
 from bot.core.ports import RosterRegistry
+from bot.delivery.outbox import Outbox
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Destination, Outbound
 from conversations.instrument import load_instruments
-from storage.keys import TeamKey
+from storage.delivery.outbox import OutboxStore
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.fake_telegram import BOT_ID, FakeTelegram
@@ -101,11 +102,15 @@ def engine(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Engine, RosterReg
 
 
 class _Driver:
-    """A stand-in main-thread adapter that drives Telegram, then ends (so run_all ends)."""
+    """A stand-in adapter that drives Telegram, then ends (so run_all stops the others)."""
 
-    def __init__(self, *, fake: FakeTelegram, telegram: TelegramRunner) -> None:
+    def __init__(
+        self, *, fake: FakeTelegram, telegram: TelegramRunner, engine: Engine, clock: FakeClock
+    ) -> None:
         self.fake = fake
         self.telegram = telegram
+        self.engine = engine
+        self.clock = clock
         self.thread: threading.Thread | None = None
 
     def run_forever(self) -> None:
@@ -113,20 +118,21 @@ class _Driver:
         self.thread = next(t for t in threading.enumerate() if t.name == "adapter-0")
         self.fake.send_group(ANNA, GROUP, "/quickscan help")
         self.fake.wait_for(lambda: "opdrachten" in self.fake.last_text(ANNA))
-        # A scheduled ping from yet another thread reaches the group.
-        key = TeamKey(platform="telegram", workspace=str(BOT_ID), team=str(GROUP))
+        # A message queued by another part of the process (a scheduled ping) is
+        # delivered by the Telegram runner's dispatcher.
+        outbox = Outbox(store=OutboxStore(engine=self.engine.store.engine), clock=self.clock)
         # A catalogue text, so its *bold* markers become HTML and are not shown.
         text = Catalogue().t("review.header")
         ping = Outbound(destination=Destination.team_channel(team=str(GROUP)), text=text)
-        self.telegram.deliver(key, [ping])
-        assert self.fake.last_text(GROUP) == text.strip("*")
+        outbox.enqueue([ping], platform="telegram", workspace=str(BOT_ID), origin={})
+        self.fake.wait_for(lambda: self.fake.last_text(GROUP) == text.strip("*"))
 
     def stop(self) -> None:
         """Nothing to stop: run_forever returns by itself."""
 
 
 def test_telegram_runs_in_a_background_thread_beside_another_adapter(
-    engine: tuple[Engine, RosterRegistry],
+    engine: tuple[Engine, RosterRegistry], clock: FakeClock
 ) -> None:
     core, rosters = engine
     with FakeTelegram() as fake:
@@ -138,8 +144,8 @@ def test_telegram_runs_in_a_background_thread_beside_another_adapter(
         )
         assert isinstance(telegram, TelegramRunner)
         handlers_before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-        driver = _Driver(fake=fake, telegram=telegram)
-        run_all([telegram, driver])  # Telegram in a thread, the driver in this one
+        driver = _Driver(fake=fake, telegram=telegram, engine=core, clock=clock)
+        run_all([telegram, driver])  # each in a thread of its own; the driver ends it
         assert driver.thread is not None
         driver.thread.join(WAIT_S)
         assert not driver.thread.is_alive()
@@ -172,6 +178,7 @@ def test_slack_and_telegram_side_by_side(engine: tuple[Engine, RosterRegistry]) 
         runners = build_runners(
             platforms=("slack", "telegram"), engine=core, rosters=rosters, environ=env
         )
+        outbox = OutboxStore(engine=core.store.engine)
         slack_adapter, telegram = runners
         assert isinstance(slack_adapter, slack_runner.SlackRunner)
         assert isinstance(telegram, TelegramRunner)
@@ -184,21 +191,21 @@ def test_slack_and_telegram_side_by_side(engine: tuple[Engine, RosterRegistry]) 
                 team = fake_slack.SlackTeam(
                     fake=slack,
                     address=slack_adapter.address,
-                    wait_idle=lambda: slack_adapter.wait_idle(timeout=WAIT_S),
+                    wait_idle=lambda: fake_slack.wait_delivered(outbox),
                 )
                 assert team.command(slack_anna, "help").status == 200
                 fake.send_group(ANNA, GROUP, "/quickscan help")
                 fake.wait_for(lambda: "opdrachten" in fake.last_text(ANNA))
-                slack_adapter.wait_idle(timeout=WAIT_S)
+                fake_slack.wait_delivered(outbox)
                 assert any("opdrachten" in text for text in slack.ephemerals_for(slack_anna))
             except BaseException as error:  # re-raised in the test's thread below
                 problems.append(error)
             finally:
-                telegram.stop()  # the last runner: run_all then stops Slack
+                telegram.stop()  # one adapter ending makes run_all stop the other
 
         driver = threading.Thread(target=drive, name="driver")
         driver.start()
-        run_all(runners)  # Slack in a thread, Telegram in this (the main) thread
+        run_all(runners)  # both in threads of their own, until one ends
         driver.join(WAIT_S)
         slack_thread = next((t for t in threading.enumerate() if t.name == "adapter-0"), None)
         if slack_thread is not None:

@@ -1,12 +1,11 @@
-"""Members the bot cannot message (403) are reported once; a 429 is waited out, not looped."""
+"""Members the bot cannot message (403) are reported once; a 429 holds back only its chat."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.telegram.settings import TelegramLimits
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, running_bot
+from tests.fake_telegram import FakeTelegram, eventually, running_bot
 
 GROUP = -100999
 ANNA, BRAM, GERT, HUGO = 11, 12, 13, 14
@@ -97,54 +96,40 @@ def test_a_coordinator_who_never_started_the_bot(clock: FakeClock, tmp_path: Pat
         assert not bot.errors
 
 
-def test_rate_limits_are_waited_out_and_never_retried_forever(
+def test_a_429_holds_back_only_that_chat_until_its_retry_after(
     clock: FakeClock, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    limits = TelegramLimits(
-        overall_per_second=0, group_per_minute=0, per_chat_interval_s=0, max_retries=1
-    )
     with (
         FakeTelegram() as fake,
-        running_bot(
-            fake=fake, database_url=url, clock=clock, output_dir=tmp_path, limits=limits
-        ) as bot,
+        running_bot(fake=fake, database_url=url, clock=clock, output_dir=tmp_path) as bot,
     ):
         fake.add_user(ANNA, "Anna", started=True)
+        fake.add_user(BRAM, "Bram", started=True)
         fake.add_group(GROUP, title="Team", admins=(ANNA,))
         fake.fail_next(
             "sendMessage",
             chat_id=GROUP,
             code=429,
-            description="Too Many Requests: retry after 1",
-            retry_after=1,
-        )
-        fake.send_group(ANNA, GROUP, "/quickscan status")
-        fake.wait_for(lambda: "Er loopt geen quickscan-ronde" in fake.last_text(ANNA))
-        # An ephemeral reply went privately; a team message shows the retry.
-        fake.send_group(ANNA, GROUP, "/quickscan minimum 6")
-        fake.wait_for(lambda: "vanaf 6 ingevulde" in fake.last_text(GROUP))
-        first, second = fake.calls_of("sendMessage", chat_id=GROUP)
-        assert first.error_code == 429
-        assert second.error_code is None
-        assert second.at - first.at >= 1.0
-
-        # Still limited after the retries: the message is given up, the bot goes on.
-        fake.fail_next(
-            "sendMessage",
-            chat_id=GROUP,
-            code=429,
-            description="Too Many Requests: retry after 1",
-            retry_after=1,
+            description="Too Many Requests: retry after 5",
+            retry_after=5,
             times=2,
         )
-        fake.send_group(ANNA, GROUP, "/quickscan minimum 7")
-        fake.wait_for(lambda: len(fake.calls_of("sendMessage", chat_id=GROUP)) == 4)
-        fake.send_group(ANNA, GROUP, "/quickscan minimum 8")
-        fake.wait_for(lambda: "vanaf 8 ingevulde" in fake.last_text(GROUP))
+        fake.send_group(ANNA, GROUP, "/quickscan minimum 6")
+        eventually(lambda: bot.waiting(error="429", attempts=1))
+
+        # The group waits for Telegram's five seconds; Bram's private chat does not.
+        fake.send_private(BRAM, "/start")
+        fake.wait_for(lambda: "geen quickscan voor je open" in fake.last_text(BRAM))
+        assert [c.error_code for c in fake.calls_of("sendMessage", chat_id=GROUP)] == [429]
+
+        # The message is tried again once the bot's clock has passed the five
+        # seconds; a second 429 waits again, then it goes out. Nothing is dropped.
+        clock.advance(seconds=5)
+        eventually(lambda: bot.waiting(error="429", attempts=2))
+        clock.advance(seconds=5)
+        fake.wait_for(lambda: "vanaf 6 ingevulde" in fake.last_text(GROUP))
         assert [c.error_code for c in fake.calls_of("sendMessage", chat_id=GROUP)] == [
-            429,
-            None,
             429,
             429,
             None,

@@ -1,23 +1,29 @@
-"""Bolt listeners: acknowledge at once, translate, and hand the work to the worker.
+"""Bolt listeners: translate, have the engine handle the event, THEN acknowledge.
 
-Slack gives a slash command or click three seconds for its acknowledgement.
-Every listener acks first and queues the real work (the engine, the Web API
-calls) on the worker, keyed so one member's events run in order. Only opening
-the answer modal happens inline, because its trigger_id expires in three seconds.
+"Handled before acknowledged": ``Engine.handle`` commits the event's changes and
+queues every reply in the outbox in one transaction, and only then is Slack told
+the event arrived. A crash in between leaves the event unacknowledged, so Slack
+delivers it again (its delivery id makes the second delivery a no-op if the first
+was committed after all). The replies go out later through the delivery
+dispatcher, never from a listener, so no listener waits for a rate limit.
+
+The reply context (channel, message ts, response URL) travels with the event as
+``Inbound.origin`` and is stored with each reply, so the dispatcher can update the
+pressed message in place or answer through the response URL, in any process.
+Only opening the answer modal happens inline, because its trigger_id expires in
+three seconds.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from adapters.slack.delivery import Delivery
 from adapters.slack.events import (
     Origin,
     answer_event,
@@ -41,12 +47,11 @@ from adapters.slack.render import (
     ModalContext,
     open_answer_view,
 )
-from adapters.slack.roster import Directory, RosterUnavailableError
+from adapters.slack.roster import Directory
 from adapters.slack.texts import team_texts
-from adapters.slack.worker import Worker
 from bot.commands.parse import COMMAND_WORD
 from bot.core.engine import Engine
-from conversations.core.messages import Destination, DestinationKind, Inbound, Outbound
+from conversations.core.messages import Inbound
 
 logger = logging.getLogger(__name__)
 
@@ -56,46 +61,59 @@ Body = dict[str, Any]
 class Listeners:
     """The Slack side of the adapter: one listener per kind of interaction."""
 
-    def __init__(
-        self,
-        *,
-        engine: Engine,
-        client: WebClient,
-        delivery: Delivery,
-        directory: Directory,
-        worker: Worker,
-    ) -> None:
+    def __init__(self, *, engine: Engine, client: WebClient, directory: Directory) -> None:
         self._engine = engine
         self._client = client
-        self._delivery = delivery
         self._directory = directory
-        self._worker = worker
+        self._open = True
 
     def register(self, app: App) -> None:
-        """Attach the listeners to a Bolt app."""
+        """Attach the listeners (and the content-free error handler) to a Bolt app."""
         app.command(COMMAND_WORD)(self.on_command)
         app.action(ENGINE_BUTTON_ACTION)(self.on_button)
         app.action(TYPE_ANSWER_ACTION)(self.on_type_answer)
         app.view(OPEN_ANSWER_CALLBACK)(self.on_open_answer)
         app.event("message")(self.on_message)
+        app.error(on_error)
+
+    def close(self) -> None:
+        """Stop intake: from now on nothing is handled or acknowledged (Slack redelivers)."""
+        self._open = False
 
     # -------------------------------------------------------------- listeners
 
     def on_command(self, ack: Ack, body: Body) -> None:
-        """``/quickscan <sub>`` in a channel."""
+        """``/quickscan <sub>`` in a channel; replies are ephemeral or via the response URL."""
+        self._accepting()
+        for user in mentioned_users(text_of(body, "text")):
+            self._directory.learn(user)
+        user = text_of(body, "user_id")
+        name = self._directory.name(user, fallback=text_of(body, "user_name"))
+        event = command_event(body, name=name)
+        try:
+            self._handle(event, origin=command_origin(body))
+        except Exception as error:  # broad on purpose: the person still hears something
+            log_failure(logger, "command", error, team=event.team, user=user)
+            texts = team_texts(engine=self._engine, workspace=event.workspace, team=event.team)
+            ack(text=texts.t("slack.failed"))  # Slack shows an ack's text only to them
+            return
         ack()
-        channel = text_of(body, "channel_id")
-        key = f"channel:{text_of(body, 'team_id')}:{channel}"
-        self._worker.submit(key=key, job=partial(self._command, body))
 
     def on_button(self, ack: Ack, body: Body, action: Body) -> None:
         """A click on one of the engine's buttons (answers, navigation)."""
+        self._accepting()
+        user = text_of(body, "user", "id")
+        name = self._directory.name(user, fallback=text_of(body, "user", "name"))
+        event = button_event(body, value=text_of(action, "value"), name=name)
+        self._handle(event, origin=button_origin(body))
         ack()
-        value = text_of(action, "value")
-        self._worker.submit(key=_user_key(body), job=partial(self._button, body, value))
 
     def on_type_answer(self, ack: Ack, body: Body, action: Body) -> None:
-        """Open the answer modal ("Typ je antwoord") now, while the trigger_id is valid."""
+        """Open the answer modal ("Typ je antwoord") now, while the trigger_id is valid.
+
+        Nothing is stored, so there is nothing to handle before the ack.
+        """
+        self._accepting()
         ack()
         value = text_of(action, "value")
         team = "" if value == "-" else value
@@ -114,50 +132,10 @@ class Listeners:
 
     def on_open_answer(self, ack: Ack, body: Body, view: Body) -> None:
         """The modal was submitted: the typed text is the open answer."""
-        ack()
+        self._accepting()
         values = view.get("state", {}).get("values", {})
         text = text_of(values, ANSWER_BLOCK_ID, ANSWER_ACTION_ID, "value")
         context = ModalContext.decode(text_of(view, "private_metadata"))
-        self._worker.submit(key=_user_key(body), job=partial(self._answer, body, text, context))
-
-    def on_message(self, body: Body, event: Body) -> None:
-        """A message typed in the bot's DM (Events API ``message.im``); Bolt acks events."""
-        if not is_member_dm(event):
-            return
-        key = f"user:{text_of(body, 'team_id')}:{text_of(event, 'user')}"
-        self._worker.submit(key=key, job=partial(self._message, body))
-
-    # ------------------------------------------------------------------- jobs
-
-    def _command(self, body: Body) -> None:
-        for user in mentioned_users(text_of(body, "text")):
-            self._directory.learn(user)
-        user = text_of(body, "user_id")
-        name = self._directory.name(user, fallback=text_of(body, "user_name"))
-        event = command_event(body, name=name)
-        origin = command_origin(body)
-        try:
-            messages = self._engine.handle(event)
-        except RosterUnavailableError as error:
-            logger.warning("roster of %s unavailable: %s", error.channel, error.code)
-            messages = [self._notice(event, "slack.roster_failed")]
-        except Exception as error:  # broad on purpose: the person still hears something went wrong
-            log_failure(logger, "command", error, team=event.team, user=user)
-            messages = [self._notice(event, "slack.failed")]
-        direct, fan_out = split_fan_out(messages)
-        self._delivery.deliver(direct, origin=origin)
-        if fan_out:
-            key = f"fan-out:{event.workspace}:{event.team}"
-            self._worker.submit(
-                key=key, job=partial(self._delivery.deliver, fan_out, origin=origin)
-            )
-
-    def _button(self, body: Body, value: str) -> None:
-        user = text_of(body, "user", "id")
-        name = self._directory.name(user, fallback=text_of(body, "user", "name"))
-        self._handle(button_event(body, value=value, name=name), origin=button_origin(body))
-
-    def _answer(self, body: Body, text: str, context: ModalContext) -> None:
         user = text_of(body, "user", "id")
         name = self._directory.name(user, fallback=text_of(body, "user", "name"))
         event = answer_event(body, team=context.team, text=text, name=name)
@@ -168,45 +146,46 @@ class Listeners:
             message_ts=context.message_ts or None,
         )
         self._handle(event, origin=origin)
+        ack()
 
-    def _message(self, body: Body) -> None:
-        user = text_of(body, "event", "user")
-        event = message_event(body, name=self._directory.name(user))
-        if event is None:
-            return
-        channel = text_of(body, "event", "channel") or None
-        self._handle(event, origin=Origin(workspace=event.workspace, user=user, channel=channel))
+    def on_message(self, ack: Ack, body: Body, event: Body) -> None:
+        """A message typed in the bot's DM (Events API ``message.im``)."""
+        self._accepting()
+        if is_member_dm(event):
+            user = text_of(event, "user")
+            inbound = message_event(body, name=self._directory.name(user))
+            if inbound is not None:
+                channel = text_of(event, "channel") or None
+                origin = Origin(workspace=inbound.workspace, user=user, channel=channel)
+                self._handle(inbound, origin=origin)
+        ack()
+
+    # ---------------------------------------------------------------- helpers
 
     def _handle(self, event: Inbound, *, origin: Origin) -> None:
-        try:
-            messages = self._engine.handle(event)
-        except Exception as error:  # broad on purpose: the member still hears something went wrong
-            log_failure(logger, "DM event", error, user=event.sender.user)
-            messages = [self._notice(event, "slack.failed")]
-        self._delivery.deliver(messages, origin=origin)
+        """Handle and queue the replies (committed when this returns); nothing is sent here."""
+        self._engine.handle(replace(event, origin=origin.as_mapping()))
 
-    def _notice(self, event: Inbound, key: str) -> Outbound:
-        """An adapter text for the person who acted (in the channel, or their DM)."""
-        texts = team_texts(engine=self._engine, workspace=event.workspace, team=event.team)
-        user = event.sender.user
-        if event.team and not event.team.startswith("D"):
-            destination = Destination.ephemeral(team=event.team, user=user)
-        else:
-            destination = Destination.dm(team=event.team, user=user)
-        return Outbound(destination=destination, text=texts.t(key))
+    def _accepting(self) -> None:
+        if not self._open:
+            raise IntakeClosedError
 
 
-def split_fan_out(messages: Sequence[Outbound]) -> tuple[list[Outbound], list[Outbound]]:
-    """Split off a fan-out: DMs to several members (a round's invitations).
+class IntakeClosedError(RuntimeError):
+    """The adapter is stopping: the event is left unacknowledged for Slack to redeliver."""
 
-    The fan-out is paced and may take a while, so it runs as its own job and the
-    channel's next command is not held up behind it.
+    def __init__(self) -> None:
+        super().__init__("the Slack adapter is stopping")
+
+
+def on_error(error: Exception) -> None:
+    """Bolt's error handler: log without content and leave the event unacknowledged.
+
+    The response stays a 500, so Slack redelivers an event and shows the person
+    that a click did not go through; Bolt's own handler would log the exception's
+    text, which can quote a statement's parameters.
     """
-    dms = [m for m in messages if m.destination.kind is DestinationKind.DM]
-    if len({m.destination.user for m in dms}) < 2:
-        return list(messages), []
-    return [m for m in messages if m.destination.kind is not DestinationKind.DM], dms
-
-
-def _user_key(body: Mapping[str, Any]) -> str:
-    return f"user:{workspace_of(body)}:{text_of(body, 'user', 'id')}"
+    if isinstance(error, IntakeClosedError):
+        logger.info("a Slack event arrived while stopping; left for redelivery")
+        return
+    log_failure(logger, "Slack event", error)

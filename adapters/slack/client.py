@@ -1,37 +1,27 @@
-"""The Web API client: one per process, retrying rate limits instead of failing.
+"""The Web API client: one per process, and it never retries or sleeps by itself.
 
-Slack answers HTTP 429 with a Retry-After header when a method's tier is
-exhausted; slack_sdk's retry handler sleeps that long and tries again, a bounded
-number of times, so a burst never loses a message and never loops forever.
+slack_sdk's retry handlers sleep inside the call (a 429's Retry-After, a
+connection error's back-off). A sleeping call holds a delivery thread and, worse,
+an inbound listener, so every handler is off: a 429 or a network error comes back
+to the caller at once, and the delivery dispatcher decides when to try again.
 """
 
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from adapters.slack.config import SlackConfig
 
-# Bounded: after this many 429s in a row the call fails and is logged, not retried.
-RATE_LIMIT_RETRIES = 3
-CONNECTION_RETRIES = 2
 REQUEST_TIMEOUT_S = 30
 
 
 def make_web_client(*, config: SlackConfig) -> WebClient:
     """A WebClient on the bot token, pointed at ``SLACK_API_URL`` when set."""
-    handlers = [
-        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-    ]
     if config.api_url is not None:
         return WebClient(
             token=config.bot_token,
             base_url=config.api_url,
             timeout=REQUEST_TIMEOUT_S,
-            retry_handlers=handlers,
+            retry_handlers=[],
         )
-    return WebClient(token=config.bot_token, timeout=REQUEST_TIMEOUT_S, retry_handlers=handlers)
+    return WebClient(token=config.bot_token, timeout=REQUEST_TIMEOUT_S, retry_handlers=[])

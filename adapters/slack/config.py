@@ -16,6 +16,7 @@ PLATFORM = "slack"
 DEFAULT_PORT = 3000
 DEFAULT_HOST = "127.0.0.1"
 EVENTS_PATH = "/slack/events"
+MAX_MESSAGES_PER_SECOND = 100.0  # far above anything Slack grants one app
 
 
 class SlackMode(enum.StrEnum):
@@ -42,6 +43,9 @@ class SlackConfig:
             on another host needs more.
         port: HTTP port; 0 picks a free one (tests).
         api_url: Base URL of the Web API; only the tests' fake changes it.
+        messages_per_second: New messages the bot may post per second across the
+            workspace (``SLACK_MESSAGES_PER_SECOND``); a round's invitations go out
+            at this pace. None keeps Slack's conservative default.
     """
 
     bot_token: str
@@ -51,6 +55,7 @@ class SlackConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     api_url: str | None = None
+    messages_per_second: float | None = None
 
     @classmethod
     def from_environ(cls, *, environ: Mapping[str, str]) -> SlackConfig:
@@ -87,6 +92,7 @@ class SlackConfig:
             host=environ.get("SLACK_HOST", "").strip() or DEFAULT_HOST,
             port=_port(environ.get("SLACK_PORT", "")),
             api_url=api_url,
+            messages_per_second=_rate(environ.get("SLACK_MESSAGES_PER_SECOND", "")),
         )
 
 
@@ -118,3 +124,19 @@ def _port(raw: str) -> int:
     if not 0 <= port <= 65535:
         raise SlackConfigError(f"SLACK_PORT must be between 0 and 65535, not {port}.")
     return port
+
+
+def _rate(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise SlackConfigError(
+            f"SLACK_MESSAGES_PER_SECOND must be a number, not {raw!r}."
+        ) from None
+    if not 0.0 < rate <= MAX_MESSAGES_PER_SECOND:
+        raise SlackConfigError(
+            f"SLACK_MESSAGES_PER_SECOND must be above 0 and at most {MAX_MESSAGES_PER_SECOND:g}."
+        )
+    return rate

@@ -30,7 +30,8 @@ class Origin:
     Attributes:
         workspace: The Slack team id.
         user: Who acted.
-        channel: The conversation of the message a button was on (a DM).
+        channel: Where the event happened: the channel of a command, the DM a
+            button was on or a message was typed in.
         message_ts: That message, which a ``replace_previous`` reply updates.
         response_url: A slash command's reply URL (fallback for ephemeral replies).
     """
@@ -40,6 +41,35 @@ class Origin:
     channel: str | None = None
     message_ts: str | None = None
     response_url: str | None = None
+
+    def as_mapping(self) -> dict[str, str]:
+        """As ``Inbound.origin``: stored with every message the event causes.
+
+        The workspace is left out: every outbox row carries its own.
+        """
+        fields = {
+            "user": self.user,
+            "channel": self.channel,
+            "message_ts": self.message_ts,
+            "response_url": self.response_url,
+        }
+        return {name: value for name, value in fields.items() if value}
+
+    @classmethod
+    def from_mapping(cls, *, workspace: str, data: Mapping[str, str]) -> Origin:
+        """Read a stored origin back; anything missing or not a string is absent."""
+
+        def field(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) and value else None
+
+        return cls(
+            workspace=workspace,
+            user=field("user") or "",
+            channel=field("channel"),
+            message_ts=field("message_ts"),
+            response_url=field("response_url"),
+        )
 
 
 def text_of(payload: Mapping[str, Any], *path: str) -> str:
@@ -89,6 +119,7 @@ def command_origin(body: Mapping[str, Any]) -> Origin:
     return Origin(
         workspace=text_of(body, "team_id"),
         user=text_of(body, "user_id"),
+        channel=text_of(body, "channel_id") or None,
         response_url=text_of(body, "response_url") or None,
     )
 

@@ -37,6 +37,7 @@ MAX_REQUEST_AGE_S = 5 * 60  # Slack's advice: refuse replays older than five min
 BODY_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
 REQUEST_TIMEOUT_S = 10
 _TIMESTAMP_DIGITS = 12  # seconds since 1970 stay below this for a long while
+_SHUTDOWN_POLL_S = 0.1  # how soon the server notices a stop (intake closes on SIGTERM)
 
 
 def signature_ok(
@@ -202,7 +203,10 @@ class EventsServer:
             )
         self._server = _Server((host, port), app=app, events_path=path, secret=secret, now=now)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-http", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_S},
+            name="slack-http",
+            daemon=True,
         )
 
     @property

@@ -170,6 +170,15 @@ def prompt_messages(
     return head
 
 
+def first_text(blocks: Sequence[Block]) -> str:
+    """The first section's text: the plain ``text`` of a message cut from a long one."""
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            return str(text["text"])
+    return ""
+
+
 def open_answer_view(
     *, texts: Catalogue, context: ModalContext, question: str | None
 ) -> dict[str, Any]:

@@ -1,10 +1,17 @@
 """The Slack adapter's main loop, in Socket Mode or HTTP mode by configuration.
 
-``bot/runner.py`` builds it as ``SlackRunner(engine=, rosters=, environ=)``. The
-constructor reads the configuration (failing with a clear message), checks the
-bot token (auth.test) and registers the Slack roster; ``run_forever`` connects
-or listens until :meth:`stop` or SIGTERM/SIGINT, then lets queued deliveries
-finish for a moment and closes everything it opened.
+The process runner builds it as ``SlackRunner(engine=, rosters=, environ=)``
+(entry point ``quickscan.adapters``). The constructor reads the configuration
+(failing with a clear message), checks the bot token (auth.test), registers the
+Slack roster and gets a delivery dispatcher from the engine with this adapter's
+:class:`~adapters.slack.sender.SlackSender`.
+
+``run_forever`` starts the dispatcher, then connects or listens until
+:meth:`stop` (or SIGTERM/SIGINT when it runs in the main thread). Stopping
+closes intake first, so an event arriving now is left unacknowledged and Slack
+delivers it again later; then the dispatcher finishes the sends in flight and
+leaves everything else in the outbox for the next start. Nothing is lost and
+nothing waits in memory.
 """
 
 from __future__ import annotations
@@ -12,9 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 from slack_bolt import App
@@ -22,24 +27,20 @@ from slack_bolt import App
 from adapters.slack.app import Listeners
 from adapters.slack.client import make_web_client
 from adapters.slack.config import PLATFORM, SlackConfig, SlackMode
-from adapters.slack.delivery import Delivery
-from adapters.slack.events import Origin
 from adapters.slack.http_server import EventsServer
-from adapters.slack.pacing import Pacer, PacingIntervals
+from adapters.slack.rates import SlackRates
 from adapters.slack.roster import Directory, SlackRoster
+from adapters.slack.sender import SlackSender
 from adapters.slack.texts import team_texts
-from adapters.slack.worker import Worker
 from bot.core.engine import Engine
 from bot.core.logging_setup import cap_library_loggers
 from bot.core.ports import RosterRegistry
 from conversations.core.i18n import Catalogue
-from conversations.core.messages import Outbound
-from storage.keys import TeamKey
 
 logger = logging.getLogger(__name__)
 
-WORKER_THREADS = 8
-SHUTDOWN_GRACE_S = 15.0  # queued deliveries get this long to finish on stop
+DELIVERY_WORKERS = 8
+SHUTDOWN_GRACE_S = 15.0  # the sends in flight get this long to finish on stop
 _SIGNAL_POLL_S = 0.2
 
 
@@ -52,19 +53,20 @@ class SlackRunner:
         engine: Engine,
         rosters: RosterRegistry,
         environ: Mapping[str, str],
-        pacing: PacingIntervals | None = None,
-        worker_threads: int = WORKER_THREADS,
+        rates: SlackRates | None = None,
+        workers: int = DELIVERY_WORKERS,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
     ) -> None:
-        """Read the configuration and build the app; nothing listens yet.
+        """Read the configuration and build the app; nothing listens or sends yet.
 
         Args:
             engine: The shared engine.
             rosters: Where the Slack roster is registered.
             environ: The environment with the ``SLACK_*`` variables.
-            pacing: Intervals between new messages (tests pass none at all).
-            worker_threads: Background threads for work after the ack.
-            shutdown_grace_s: How long queued deliveries may take after stop.
+            rates: Slack's limits as token buckets (tests raise them); by default
+                Slack's figures, with ``SLACK_MESSAGES_PER_SECOND`` if set.
+            workers: Sends at once (the dispatcher's threads).
+            shutdown_grace_s: How long the sends in flight may take after stop.
 
         Raises:
             SlackConfigError: when the variables are incomplete.
@@ -77,38 +79,32 @@ class SlackRunner:
         rosters.register(
             platform=PLATFORM, roster=SlackRoster(client=self._client, directory=directory)
         )
-        self._worker = Worker(threads=worker_threads)
 
         def texts(workspace: str, team: str) -> Catalogue:
             return team_texts(engine=engine, workspace=workspace, team=team)
 
-        self._delivery = delivery = Delivery(
+        if rates is None and self.config.messages_per_second is not None:
+            rates = SlackRates(workspace_messages=self.config.messages_per_second)
+        self.sender = SlackSender(
             client=self._client,
-            engine=engine,
-            pacer=Pacer(intervals=pacing or PacingIntervals()),
             mentions=directory.known,
             texts=texts,
+            rates=rates,
             api_url=self.config.api_url,
         )
+        self._dispatcher = engine.dispatcher(sender=self.sender, workers=workers)
         http = self.config.mode is SlackMode.HTTP
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-bolt")
         self._app = App(
             client=self._client,
             signing_secret=self.config.signing_secret or "",
-            # HTTP: the listener only acks and queues, so Bolt may answer after it;
-            # Socket Mode: ack first, as Bolt recommends.
-            process_before_response=http,
+            # Both modes: the listener handles the event (committing it and its
+            # replies) before Bolt answers Slack; that answer is the acknowledgement.
+            process_before_response=True,
             request_verification_enabled=http,
-            listener_executor=self._executor,
             logger=logging.getLogger("slack_bolt.App"),
         )
-        Listeners(
-            engine=engine,
-            client=self._client,
-            delivery=delivery,
-            directory=directory,
-            worker=self._worker,
-        ).register(self._app)
+        self._listeners = Listeners(engine=engine, client=self._client, directory=directory)
+        self._listeners.register(self._app)
         self._stopping = threading.Event()
         self._signalled = False
         self._ready = threading.Event()
@@ -119,7 +115,7 @@ class SlackRunner:
     def run_forever(self) -> None:
         """Serve until :meth:`stop` (or SIGTERM/SIGINT in the main thread)."""
         restore = self._install_signal_handlers()
-        self._worker.start()
+        self._dispatcher.start()
         close: Callable[[], None]
         try:
             if self.config.mode is SlackMode.HTTP:
@@ -138,26 +134,17 @@ class SlackRunner:
                 self._ready.set()
                 self._wait()
             finally:
+                # Intake first: what arrives from now on stays unacknowledged (redelivered).
+                self._listeners.close()
                 close()
         finally:
-            self._worker.close(timeout=self._grace)
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            finished = self._dispatcher.stop(timeout=self._grace)
             restore()
-            logger.info("Slack adapter stopped")
+            logger.info("Slack adapter stopped (sends in flight finished: %s)", finished)
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to end; safe from any thread, more than once."""
         self._stopping.set()
-
-    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
-        """Send messages no Slack event asked for (scheduled pings) for ``team``.
-
-        Queued on the worker like a fan-out, so the caller (a scheduler thread)
-        never waits for Slack; the messages go out paced once the adapter runs.
-        """
-        origin = Origin(workspace=team.workspace, user="")
-        job = partial(self._delivery.deliver, list(messages), origin=origin)
-        self._worker.submit(key=f"fan-out:{team.workspace}:{team.team}", job=job)
 
     # ----------------------------------------------------- tests & operations
 
@@ -171,10 +158,6 @@ class SlackRunner:
         if self._server is None:
             raise RuntimeError("not serving HTTP")
         return self._server.address
-
-    def wait_idle(self, *, timeout: float) -> bool:
-        """Wait until every queued piece of work (deliveries included) is done."""
-        return self._worker.wait_idle(timeout=timeout)
 
     # ---------------------------------------------------------------- helpers
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -21,14 +22,13 @@ from adapters.console import (
 from adapters.startup.config import ConfigError, load_settings
 from adapters.startup.demo import demo_script
 from adapters.startup.runners import build_runners, run_all
-from bot.calendar.deadline import SCHOOL_TZ
 from bot.calendar.scheduling import PingScheduler
 from bot.commands.calendar import describe
 from bot.core.engine import DEFAULT_INSTRUMENT, Engine
 from bot.core.logging_setup import LogConfigError, configure_logging, install_excepthook
-from bot.core.ports import Deliverers, Roster, RosterRegistry
+from bot.core.ports import Roster, RosterRegistry
 from bot.privacy.files import prepare_output_dir
-from conversations.core.clock import Clock, ShiftedClock, SystemClock
+from conversations.core.clock import SCHOOL_TZ, Clock, ShiftedClock, SystemClock
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Checklist, InstrumentError, Quickscan, load_instruments
 from storage import db
@@ -38,13 +38,14 @@ from storage.quickscan.store import Store
 from storage.schedule.store import ScheduleStore
 
 Instruments = dict[str, Quickscan | Checklist]
+_LOG = logging.getLogger("adapters.startup.cli")  # the same name when run with -m
 
 
 ROTATE_COMMANDS = ("sleutel-roteren", "rotate-keys")
 NEW_KEY_COMMANDS = ("sleutel-maken", "new-key")
 NO_KEY_WARNING = (
-    "quickscan: WAARSCHUWING: {env} is niet gezet: open antwoorden en leerlingcodes "
-    "staan onversleuteld in de database (zie docs/privacy.md)\n"
+    "WAARSCHUWING: %s is niet gezet: open antwoorden en leerlingcodes "
+    "staan onversleuteld in de database (zie docs/privacy.md)"
 )
 
 
@@ -151,10 +152,13 @@ def _engine(
     return engine, instruments
 
 
-def _start_logging() -> bool:
-    """The one logging set-up (bot/logging_setup.py), before anything can log."""
+def _start_logging(*, console: bool) -> bool:
+    """The one logging set-up (bot/core/logging_setup.py), before anything can log.
+
+    INFO by default; WARNING on the console, whose terminal is the conversation.
+    """
     try:
-        configure_logging(environ=os.environ)
+        configure_logging(environ=os.environ, default_level="WARNING" if console else "INFO")
     except LogConfigError as error:
         sys.stderr.write(f"quickscan: {error}\n")
         return False
@@ -163,13 +167,13 @@ def _start_logging() -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not _start_logging():
-        return 2
     settings = load_settings()
+    if not _start_logging(console=settings.platforms == ("console",)):
+        return 2
     database_url = args.database or settings.database_url
     if settings.platforms != ("console",):
         if not FieldCipher.from_env().enabled:
-            sys.stderr.write(NO_KEY_WARNING.format(env=ENCRYPTION_KEY_ENV))
+            _LOG.warning(NO_KEY_WARNING, ENCRYPTION_KEY_ENV)  # a log line, JSON or text
         rosters = RosterRegistry()
         engine, _instruments = _engine(database_url=database_url, roster=rosters)
         try:
@@ -178,13 +182,11 @@ def _run(args: argparse.Namespace) -> int:
             engine.store.close()
             sys.stderr.write(f"quickscan: {error}\n")
             return 2
-        deliverers = Deliverers()
-        for platform, runner in zip(settings.platforms, runners, strict=True):
-            deliverers.register(platform=platform, deliver=runner.deliver)
-        scheduler = PingScheduler(engine=engine, deliver=deliverers.deliver)
-        scheduler.start()
+        scheduler = PingScheduler(engine=engine)
         try:
-            run_all(runners)
+            scheduler.start()
+            _LOG.info("quickscan running on %s", ", ".join(settings.platforms))
+            run_all(runners, on_stop=scheduler.stop)
         finally:
             scheduler.stop()
             engine.store.close()
@@ -209,7 +211,7 @@ def _moment(text: str) -> datetime:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if not _start_logging():
+    if not _start_logging(console=True):
         return 2
     names = [f"collega{index}" for index in range(1, args.colleagues + 1)]
     roster = ConsoleRoster(members=["coordinator", *names])

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
 from adapters.telegram.roster import TelegramRoster
 
@@ -36,12 +36,18 @@ class AdminCache:
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
 
     async def is_admin(self, *, bot: Bot, chat_id: int, user_id: int) -> bool:
-        """Whether ``user_id`` administers ``chat_id``; False when Telegram cannot say."""
+        """Whether ``user_id`` administers ``chat_id``; False when Telegram cannot say.
+
+        Raises:
+            RetryAfter: Telegram asks to wait; the caller asks again later.
+        """
         now = self._monotonic()
         cached = self._admins.get(chat_id)
         if cached is None or now - cached[0] > self._ttl:
             try:
                 members = await bot.get_chat_administrators(chat_id=chat_id)
+            except RetryAfter:
+                raise
             except TelegramError as error:
                 _LOG.warning(
                     "getChatAdministrators failed for chat %s: %s", chat_id, type(error).__name__
@@ -53,3 +59,7 @@ class AdminCache:
             cached = (now, frozenset(member.user.id for member in members))
             self._admins[chat_id] = cached
         return user_id in cached[1]
+
+    def forget(self, *, chat_id: int) -> None:
+        """A group moved to a new chat id: its old entry serves nobody."""
+        self._admins.pop(chat_id, None)

@@ -1,42 +1,36 @@
-"""Builds the PTB Application for one bot token and announces its commands."""
+"""Builds the PTB Bot for one token and announces its commands.
+
+Only PTB's Bot (its HTTP client and types) is used, not its Application: the
+Application's Updater confirms updates before they are handled and its rate
+limiter sleeps inside the calls, while this adapter confirms after handling
+(``adapters.telegram.intake``) and leaves pacing to the outbox's dispatcher.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Bot, BotCommand
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
-from adapters.telegram.rate_limit import ChatRateLimiter
-from adapters.telegram.settings import TelegramLimits, TelegramSettings
+from adapters.telegram.settings import TelegramSettings
 from conversations.core.i18n import Catalogue
 
 _LOG = logging.getLogger(__name__)
+SEND_CONNECTIONS = 64  # sends, edits and lookups of many chats at once
+POLL_CONNECTIONS = 2  # one long poll, and the last one that confirms at the stop
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
-
-def build_application(
-    *, settings: TelegramSettings, limits: TelegramLimits, webhook: bool
-) -> AnyApplication:
-    """An Application on the configured Bot API server, rate limited.
-
-    In webhook mode there is no Updater: our own webhook server feeds the update
-    queue (see :mod:`adapters.telegram.webhook`).
-    """
-    builder = (
-        ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.bot_base_url)
-        .base_file_url(settings.file_base_url)
-        .rate_limiter(ChatRateLimiter(limits=limits))
+def build_bot(*, settings: TelegramSettings) -> Bot:
+    """A Bot on the configured Bot API server, with a connection pool for parallel sends."""
+    return Bot(
+        token=settings.token,
+        base_url=settings.bot_base_url,
+        base_file_url=settings.file_base_url,
+        request=HTTPXRequest(connection_pool_size=SEND_CONNECTIONS),
+        get_updates_request=HTTPXRequest(connection_pool_size=POLL_CONNECTIONS),
     )
-    if webhook:
-        builder = builder.updater(None)
-    application: AnyApplication = builder.build()
-    return application
 
 
 async def announce_commands(*, bot: Bot) -> None:

@@ -1,132 +1,159 @@
-"""Delivers the engine's Outbound messages with Bot API calls.
+"""``TelegramSender``: sends one outbox message with Bot API calls, never waiting.
 
-Team messages go to the group, DMs to the member's private chat (a user's chat id
-is their user id), and "only the sender sees it" replies privately to the sender,
-since Telegram has no ephemeral messages. A private message that fails for good
-(the user blocked the bot or never started it) is reported to the engine once and
-never retried; one failed message never stops the others.
+The dispatcher (``bot/delivery``) claims a queued message and calls :meth:`send`
+from one of its worker threads; the Bot API calls run on the bot's own event
+loop (where PTB's HTTP client lives) and the worker waits for their outcome.
+Team messages go to the group, DMs to the member's private chat (a user's chat
+id is their user id), and "only the sender sees it" replies privately to the
+sender, else as a reply in the group, since Telegram has no ephemeral messages.
+
+Nothing here sleeps or retries by itself: a 429 is a :class:`Retry` after
+Telegram's ``retry_after`` naming the chat's bucket, so only that chat waits; a
+chat that refuses the bot for good (403, chat not found) is :class:`Permanent`;
+a group that became a supergroup is :class:`Migrated` to its new id. The flood
+limits (per chat, per group, overall) are the dispatcher's token buckets, named
+by :meth:`limits`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
+import threading
+from collections import OrderedDict
+from datetime import timedelta
 
-from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    ReplyParameters,
-)
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from adapters.files import remove_delivered
 from adapters.telegram.catalogue_markup import Renderer
-from adapters.telegram.markup import (
-    deep_link,
-    keyboard,
-    url_button,
-    valid_start_parameter,
-)
+from adapters.telegram.markup import deep_link, url_button, valid_start_parameter
+from adapters.telegram.origin import Origin, chat_id_of
+from adapters.telegram.pacing import Pacing
+from adapters.telegram.refusals import Refusals
+from adapters.telegram.render import Poster, Progress
 from adapters.telegram.roster import PLATFORM, TelegramRoster
-from bot.core.engine import Engine
-from bot.core.logging_setup import log_failure
+from adapters.telegram.settings import TelegramLimits
+from bot.delivery.api import Delivery, Limit, Migrated, Permanent, Retry, SendResult, Sent
 from conversations.core.i18n import Catalogue
-from conversations.core.limits import MESSAGE_MAX_CHARS, TELEGRAM_CAPTION_MAX_CHARS, split_text
+from conversations.core.limits import MESSAGE_MAX_CHARS
 from conversations.core.messages import DestinationKind, Outbound
-from storage.keys import TeamKey
 
 _LOG = logging.getLogger(__name__)
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_MAX_REPORT_DEPTH = 2  # a report about an unreachable member may itself be undeliverable
-T = TypeVar("T")
+SEND_TIMEOUT_S = 90.0  # a result with its chart and details; well inside the outbox lease
+TRANSIENT_RETRY_S = 1.0  # the dispatcher's backoff grows it with every attempt
+STOPPED_RETRY_S = 1.0  # the bot's loop is gone: the next process sends it
+_REMEMBERED = 4096  # messages whose progress or edit target is kept in memory
+# Permanent reasons that mean "this person's private chat refuses the bot".
+UNREACHABLE = frozenset({"forbidden", "chat_not_found", "unreachable"})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Origin:
-    """The update being answered, so replies can edit or reply in the right place.
+class TelegramSender:
+    """The :class:`bot.delivery.api.PlatformSender` of one bot; see the module docstring."""
 
-    Attributes:
-        chat_id: The chat the update came from (a group or a private chat).
-        message_id: The message to reply to when a private reply must fall back
-            to the group (the command message).
-        edit_message_id: The private message whose button was pressed: the next
-            prompt replaces it in place.
-    """
-
-    chat_id: int | None = None
-    message_id: int | None = None
-    edit_message_id: int | None = None
-
-
-class _Unreachable(Exception):
-    """Telegram refused a chat for good: 403, or the user's chat does not exist."""
-
-
-@dataclass(slots=True)
-class _Batch:
-    """What one batch of replies has done so far."""
-
-    edit_message_id: int | None
-    edited: bool = False
-
-
-class Delivery:
-    """Renders Outbound messages for one bot."""
+    platform = PLATFORM
 
     def __init__(
         self,
         *,
         bot: Bot,
-        engine: Engine,
+        loop: asyncio.AbstractEventLoop,
         roster: TelegramRoster,
+        limits: TelegramLimits,
+        renderer: Renderer,
         bot_username: str,
-        renderer: Renderer | None = None,
     ) -> None:
-        """Wire the delivery; ``renderer`` knows the instruments' texts (see catalogue_markup)."""
-        self._render_text = renderer or Renderer()
+        """Send with ``bot`` on ``loop`` (the loop its HTTP client was made on)."""
         self._bot = bot
-        self._engine = engine
+        self._loop = loop
         self._roster = roster
+        self._pacing = Pacing(limits=limits)
+        self._poster = Poster(bot=bot, renderer=renderer)
         self._username = bot_username
         self._texts = Catalogue()
+        self._refusals = Refusals()
+        self._closed = threading.Event()
+        # Both touched on the loop only: no lock needed.
+        self._progress: OrderedDict[int, Progress] = OrderedDict()
+        self._targets: OrderedDict[tuple[int, int, int | None], _Target] = OrderedDict()
 
-    async def deliver(self, messages: Sequence[Outbound], *, origin: Origin) -> bool:
-        """Send ``messages`` in order; True when the pressed message was edited in place."""
-        batch = _Batch(edit_message_id=origin.edit_message_id)
-        await self._deliver(messages, origin=origin, batch=batch, depth=0)
-        return batch.edited
+    def limits(self, delivery: Delivery) -> list[Limit]:
+        """The buckets of this send: overall, its chat and, for a group, the group's."""
+        message, origin = delivery.message, Origin.from_mapping(delivery.origin)
+        chat = self._target_chat(message, origin)
+        return self._pacing.limits(workspace=delivery.workspace, chat=chat)
 
-    async def _deliver(
-        self, messages: Sequence[Outbound], *, origin: Origin, batch: _Batch, depth: int
-    ) -> None:
-        for message in messages:
-            kind = message.destination.kind
-            try:
-                if kind is DestinationKind.TEAM:
-                    await self._to_group(message)
-                elif kind is DestinationKind.DM:
-                    await self._to_member(message, origin=origin, batch=batch, depth=depth)
-                else:
-                    await self._to_sender(message, origin=origin)
-            except (TelegramError, OSError, ValueError) as error:
-                # Logged with the type and frames only; the next message still goes out.
-                log_failure(_LOG, f"delivering a {kind.value} message", error)
+    def _target_chat(self, message: Outbound, origin: Origin) -> int | None:
+        destination = message.destination
+        if destination.kind is DestinationKind.TEAM:
+            return chat_id_of(destination.team)
+        user = destination.user or ""
+        private = chat_id_of(user)
+        if destination.kind is DestinationKind.DM or (
+            private is not None and not self._roster.is_unreachable(user=user)
+        ):
+            return private
+        return self._fallback_group(message, origin)
+
+    # -------------------------------------------------------------------- send
+
+    def send(self, delivery: Delivery) -> SendResult:
+        """Send on the bot's loop and wait for the outcome (a dispatcher worker thread)."""
+        if self._closed.is_set():
+            return Retry(after=STOPPED_RETRY_S, reason="stopping")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("TelegramSender.send blocks; on the bot's loop use send_async")
+        try:
+            future = asyncio.run_coroutine_threadsafe(self.send_async(delivery), self._loop)
+        except RuntimeError:  # the loop closed: the bot is stopping
+            return Retry(after=STOPPED_RETRY_S, reason="stopping")
+        try:
+            return future.result(timeout=SEND_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return Retry(after=TRANSIENT_RETRY_S, reason="timeout")
+        except concurrent.futures.CancelledError:
+            return Retry(after=STOPPED_RETRY_S, reason="stopping")
+
+    def close(self) -> None:
+        """No more sends: the bot's loop is about to end (they are retried later)."""
+        self._closed.set()
+
+    async def send_async(self, delivery: Delivery) -> SendResult:
+        """Send ``delivery`` (on the bot's loop); the outcome, never a platform error."""
+        message, origin = delivery.message, Origin.from_mapping(delivery.origin)
+        if self._refusals.is_notice(message, presser=origin.presser):
+            return Sent()  # the press's notice showed it already
+        kind = message.destination.kind
+        progress = self._progress_of(delivery.outbox_id)
+        try:
+            if kind is DestinationKind.TEAM:
+                result = await self._to_group(message, progress=progress)
+            elif kind is DestinationKind.DM:
+                result = await self._to_member(
+                    message, origin=origin, progress=progress, outbox_id=delivery.outbox_id
+                )
+            else:
+                result = await self._to_sender(message, origin=origin, progress=progress)
+        except OSError as error:  # reading a rendered file failed: it is made again
+            _LOG.warning("reading a file to send failed: %s", type(error).__name__)
+            result = Retry(after=TRANSIENT_RETRY_S, reason="file")
+        if not isinstance(result, Retry):
+            self._progress.pop(delivery.outbox_id, None)
+        return result
 
     # ----------------------------------------------------------- destinations
 
-    async def _to_group(self, message: Outbound) -> None:
-        chat_id = chat_id_of(message.destination.team)
-        if chat_id is None:
-            _LOG.warning("team message for a non-numeric chat id dropped")
-            return
-        text, markup = message.text, keyboard(message.buttons, columns=message.columns)
+    async def _to_group(self, message: Outbound, *, progress: Progress) -> SendResult:
+        chat = chat_id_of(message.destination.team)
+        if chat is None:
+            return Permanent(reason="not_a_chat")
+        text, markup = message.text, None
         token = message.join_token
         if token is not None and valid_start_parameter(token):
             text = f"{text}\n\n{self._texts.t('telegram.join_hint')}"
@@ -137,264 +164,175 @@ class Delivery:
         elif token is not None:
             _LOG.error("round join token is no valid deep-link parameter; link left out")
         try:
-            await self._render(chat_id, message, text=text, markup=markup)
-        except _Unreachable:
-            _LOG.warning("group %s refused the bot (removed or restricted)", chat_id)
+            await self._poster.post(chat, message, text=text, markup=markup, progress=progress)
+        except TelegramError as error:
+            return self._failure(error, chat=chat)
+        return Sent()
 
     async def _to_member(
-        self, message: Outbound, *, origin: Origin, batch: _Batch, depth: int
-    ) -> None:
+        self, message: Outbound, *, origin: Origin, progress: Progress, outbox_id: int
+    ) -> SendResult:
         user = message.destination.user or ""
-        chat_id = chat_id_of(user)
-        if chat_id is None:
-            _LOG.warning("private message for a non-numeric user id dropped")
-            return
+        chat = chat_id_of(user)
+        if chat is None:
+            return Permanent(reason="not_a_chat")
         if self._roster.is_unreachable(user=user):
-            await self._report_unreachable(message, batch=batch, depth=depth)
-            return
+            return Permanent(reason="unreachable")
+        target = self._target(origin, chat)
         try:
-            if not await self._edit_in_place(chat_id, message, origin=origin, batch=batch):
-                await self._render(chat_id, message, text=message.text, markup=None)
-        except _Unreachable:
-            _LOG.info("user %s cannot be messaged privately", user)
-            self._roster.blocked(user=user)
-            await self._report_unreachable(message, batch=batch, depth=depth)
-            return
+            if not await self._edit_in_place(chat, message, target=target, outbox_id=outbox_id):
+                await self._poster.post(
+                    chat, message, text=message.text, markup=None, progress=progress
+                )
+                await self._moved_on(chat, target)
+        except TelegramError as error:
+            result = self._failure(error, chat=chat)
+            if isinstance(result, Permanent) and result.reason in UNREACHABLE:
+                _LOG.info("user %s cannot be messaged privately", user)
+                self._roster.blocked(user=user)
+            return result
         self._roster.talked_about(user=user, team=message.destination.team)
+        return Sent()
 
-    async def _to_sender(self, message: Outbound, *, origin: Origin) -> None:
+    async def _to_sender(
+        self, message: Outbound, *, origin: Origin, progress: Progress
+    ) -> SendResult:
         """Only the sender may see it: privately, else as a reply to their command."""
         user = message.destination.user or ""
-        chat_id = chat_id_of(user)
-        if chat_id is not None and not self._roster.is_unreachable(user=user):
+        private = chat_id_of(user)
+        if private is not None and not self._roster.is_unreachable(user=user):
             try:
-                await self._render(chat_id, message, text=message.text, markup=None)
-            except _Unreachable:
+                await self._poster.post(
+                    private, message, text=message.text, markup=None, progress=progress
+                )
+            except TelegramError as error:
+                result = self._failure(error, chat=private)
+                if not isinstance(result, Permanent) or result.reason not in UNREACHABLE:
+                    return result
                 self._roster.blocked(user=user)
+                progress.done, progress.head_id = 0, None
             else:
-                return
-        group = (
-            origin.chat_id if origin.chat_id is not None else chat_id_of(message.destination.team)
-        )
-        if group is None or group == chat_id:
-            return
+                return Sent()
+        group = self._fallback_group(message, origin)
+        if group is None or group == private:
+            return Permanent(reason="unreachable")
         text = f"{message.text}\n\n{self._texts.t('telegram.private_fallback')}"
         markup = url_button(
             label=self._texts.t("telegram.open_bot_button"), url=f"https://t.me/{self._username}"
         )
+        # Text only: details, charts or an export meant for one person stay out of the group.
+        reply = Outbound(destination=message.destination, text=text)
+        reply_to = origin.message_id if origin.chat_id == group else None
         try:
-            await self._send_text(group, text, markup=markup, reply_to=origin.message_id)
-        except _Unreachable:
-            _LOG.warning("group %s refused the bot (removed or restricted)", group)
+            await self._poster.post(
+                group, reply, text=text, markup=markup, progress=progress, reply_to=reply_to
+            )
+        except TelegramError as error:
+            return self._failure(error, chat=group)
+        return Sent()
 
-    async def _report_unreachable(self, message: Outbound, *, batch: _Batch, depth: int) -> None:
-        """Tell the engine once; it tells the round's opener (never about answers)."""
-        team, user = message.destination.team, message.destination.user or ""
-        if not team or depth >= _MAX_REPORT_DEPTH:
-            return
-        key = TeamKey(platform=PLATFORM, workspace=self._roster.workspace, team=team)
-        replies = await asyncio.to_thread(self._engine.report_unreachable, team=key, user=user)
-        await self._deliver(replies, origin=Origin(), batch=batch, depth=depth + 1)
+    @staticmethod
+    def _fallback_group(message: Outbound, origin: Origin) -> int | None:
+        """The group a private reply falls back to: the team's, else where the update came."""
+        team = chat_id_of(message.destination.team)
+        if team is not None and team < 0:
+            return team
+        return origin.chat_id if origin.chat_id is not None and origin.chat_id < 0 else None
 
-    # -------------------------------------------------------------- rendering
+    # ---------------------------------------------------------- edit in place
+
+    def _target(self, origin: Origin, chat: int) -> _Target | None:
+        """The pressed private message the reply may replace, if the press was in this chat."""
+        if origin.edit_message_id is None or origin.chat_id != chat:
+            return None
+        key = (chat, origin.edit_message_id, origin.update_id)
+        target = self._targets.get(key)
+        if target is None:
+            target = _Target(message_id=origin.edit_message_id)
+            self._targets[key] = target
+            while len(self._targets) > _REMEMBERED:
+                self._targets.popitem(last=False)
+        return target
 
     async def _edit_in_place(
-        self, chat_id: int, message: Outbound, *, origin: Origin, batch: _Batch
+        self, chat: int, message: Outbound, *, target: _Target | None, outbox_id: int
     ) -> bool:
-        """Replace the pressed prompt with the next one (once per batch), if it can be."""
-        target = batch.edit_message_id
+        """Replace the pressed prompt with the next one: one message per press does so."""
         if (
             target is None
-            or batch.edited
+            or target.edited_by not in (None, outbox_id)
             or not message.replace_previous
-            or origin.chat_id != chat_id
             or message.image is not None
             or message.file is not None
             or message.details
             or len(message.text) > MESSAGE_MAX_CHARS
         ):
             return False
-        markup = keyboard(message.buttons, columns=message.columns)
+        target.edited_by = outbox_id
+        if await self._poster.edit(chat, target.message_id, message):
+            return True
+        target.edited_by = None
+        return False
+
+    async def _moved_on(self, chat: int, target: _Target | None) -> None:
+        """The step went on in a new message: the pressed one's buttons would only be stale."""
+        if target is None or target.edited_by is not None or target.dropped:
+            return
+        target.dropped = True
         try:
-            await self._bot.edit_message_text(
-                chat_id=chat_id,
-                message_id=target,
-                text=self._render_text.html(message.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=_NO_PREVIEW,
-            )
-        except Forbidden as error:
-            raise _Unreachable from error
-        except BadRequest as error:
-            if "not modified" not in error.message.lower():
-                # Too old, deleted, or HTML Telegram rejects: send a new message instead.
-                _LOG.info("editing message %s failed; sending a new one", target)
-                return False
+            await self._poster.drop_keyboard(chat, target.message_id)
         except TelegramError as error:
-            # A timeout may still have edited it; a second copy would only confuse. The
-            # member's next press or message shows the current step again.
-            _LOG.warning("editing message %s failed: %s", target, type(error).__name__)
-        batch.edited = True
-        return True
+            _LOG.info("removing old buttons failed: %s", type(error).__name__)
 
-    async def _render(
-        self, chat_id: int, message: Outbound, *, text: str, markup: InlineKeyboardMarkup | None
-    ) -> None:
-        """Text (or a captioned photo/document), then the details as a reply to it."""
-        if markup is None:
-            markup = keyboard(message.buttons, columns=message.columns)
-        media = [path for path in (message.image, message.file) if path is not None]
-        head: Message | None
-        if media and len(text) <= TELEGRAM_CAPTION_MAX_CHARS:
-            head = await self._send_media(chat_id, media[0], caption=text, markup=markup)
-            self._sent(message, media[0], head)
-            media = media[1:]
-        else:
-            head = await self._send_text(chat_id, text, markup=markup)
-            caption = self._title(text)
-            for path in media[:1]:
-                sent = await self._send_media(chat_id, path, caption=caption, markup=None)
-                self._sent(message, path, sent)
-            media = media[1:]
-        for path in media:
-            sent = await self._send_media(chat_id, path, caption="", markup=None)
-            self._sent(message, path, sent)
-        if message.details:
-            reply_to = head.message_id if head is not None else None
-            await self._send_text(chat_id, message.details, markup=None, reply_to=reply_to)
+    # ----------------------------------------------------------------- helpers
 
-    @staticmethod
-    def _sent(message: Outbound, path: Path, sent: Message | None) -> None:
-        """An export that Telegram accepted is removed from disk (charts stay for reuse)."""
-        if sent is not None and path == message.file:
-            remove_delivered(path)
+    def _progress_of(self, outbox_id: int) -> Progress:
+        if outbox_id <= 0:
+            return Progress()  # sent unqueued: nobody tries it again
+        progress = self._progress.get(outbox_id)
+        if progress is None:
+            progress = Progress()
+            self._progress[outbox_id] = progress
+            while len(self._progress) > _REMEMBERED:
+                self._progress.popitem(last=False)
+        return progress
 
-    async def _send_text(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        markup: InlineKeyboardMarkup | None,
-        reply_to: int | None = None,
-    ) -> Message | None:
-        """``text`` in chunks under Telegram's limit; buttons under the last chunk."""
-        chunks = split_text(text, limit=MESSAGE_MAX_CHARS)
-        first: Message | None = None
-        for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            sent = await self._send_chunk(
-                chat_id, chunk, markup=markup if last else None, reply_to=reply_to
-            )
-            first = first or sent
-        return first
-
-    async def _send_chunk(
-        self,
-        chat_id: int,
-        chunk: str,
-        *,
-        markup: InlineKeyboardMarkup | None,
-        reply_to: int | None,
-    ) -> Message | None:
-        async def send(body: str, mode: str | None) -> Message:
-            return await self._bot.send_message(
-                chat_id=chat_id,
-                text=body,
-                parse_mode=mode,
-                reply_markup=markup,
-                reply_parameters=_reply(reply_to),
-                link_preview_options=_NO_PREVIEW,
-            )
-
-        return await self._call(
-            lambda: send(self._render_text.html(chunk), ParseMode.HTML),
-            fallback=lambda: send(self._render_text.plain(chunk), None),
-        )
-
-    async def _send_media(
-        self, chat_id: int, path: Path, *, caption: str, markup: InlineKeyboardMarkup | None
-    ) -> Message | None:
-        """A PNG as a photo, anything else (the .xlsx export) as a document."""
-        data = await asyncio.to_thread(path.read_bytes)
-        photo = path.suffix.lower() == ".png"
-
-        async def send(body: str | None, mode: str | None) -> Message:
-            if photo:
-                return await self._bot.send_photo(
-                    chat_id=chat_id,
-                    photo=data,
-                    filename=path.name,
-                    caption=body,
-                    parse_mode=mode,
-                    reply_markup=markup,
-                )
-            return await self._bot.send_document(
-                chat_id=chat_id,
-                document=data,
-                filename=path.name,
-                caption=body,
-                parse_mode=mode,
-                reply_markup=markup,
-            )
-
-        if not caption:
-            return await self._call(lambda: send(None, None))
-        return await self._call(
-            lambda: send(self._render_text.html(caption), ParseMode.HTML),
-            fallback=lambda: send(self._render_text.plain(caption), None),
-        )
-
-    def _title(self, text: str) -> str:
-        """The first line of a long text: the caption of the photo that follows it."""
-        first = next((line for line in text.splitlines() if line.strip()), "")
-        if len(first) <= TELEGRAM_CAPTION_MAX_CHARS:
-            return first
-        return self._render_text.plain(first)[: TELEGRAM_CAPTION_MAX_CHARS - 1] + "…"
-
-    async def _call(
-        self,
-        request: Callable[[], Awaitable[T]],
-        *,
-        fallback: Callable[[], Awaitable[T]] | None = None,
-    ) -> T | None:
-        """One Bot API call: 403 and unknown chats raise, other errors are logged and skipped.
-
-        Rate limits are waited out by the rate limiter (up to its retries), so a
-        RetryAfter that still arrives here is given up on rather than looped.
-        """
-        try:
-            return await request()
-        except Forbidden as error:
-            raise _Unreachable from error
-        except BadRequest as error:
-            reason = error.message.lower()
-            if "chat not found" in reason:
-                raise _Unreachable from error
-            if fallback is not None and "can't parse entities" in reason:
-                _LOG.warning("Telegram rejected our HTML; sending plain text")
-                return await self._call(fallback)
-            _LOG.warning("Bot API refused a request: %s", type(error).__name__)
-        except RetryAfter:
-            _LOG.warning("still rate limited after the retries; message dropped")
-        except TelegramError as error:
-            # Timeouts included: the message may have arrived, so no blind retry.
-            _LOG.warning("Bot API request failed: %s", type(error).__name__)
-        return None
+    def _failure(self, error: TelegramError, *, chat: int) -> SendResult:
+        """What a Bot API error means for the message; logged without its text."""
+        workspace = self._roster.workspace
+        if isinstance(error, RetryAfter):
+            key = Pacing.exhausted(workspace=workspace, chat=chat)
+            return Retry(after=retry_seconds(error), reason="429", limit_key=key)
+        if isinstance(error, ChatMigrated):
+            new_chat = str(error.new_chat_id)
+            self._roster.migrate(old=str(chat), new=new_chat)
+            return Migrated(new_team=new_chat)
+        if isinstance(error, Forbidden):
+            return Permanent(reason="forbidden")
+        if isinstance(error, BadRequest):
+            if "chat not found" in error.message.lower():
+                return Permanent(reason="chat_not_found")
+            _LOG.warning("Bot API refused a message for good: %s", type(error).__name__)
+            return Permanent(reason="bad_request")
+        # Timeouts and network errors: the dispatcher tries again with backoff.
+        _LOG.info("Bot API request failed: %s", type(error).__name__)
+        return Retry(after=TRANSIENT_RETRY_S, reason=type(error).__name__)
 
 
-def chat_id_of(value: str | None) -> int | None:
-    """A chat id from our string ids; None for anything that is not a Telegram id.
+class _Target:
+    """A pressed private message and what replies to the press did with it."""
 
-    ASCII digits only (``int()`` would also take "٣" or "+3").
-    """
-    digits = (value or "").removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    return int(value or "")
+    __slots__ = ("dropped", "edited_by", "message_id")
+
+    def __init__(self, *, message_id: int) -> None:
+        self.message_id = message_id
+        self.edited_by: int | None = None  # the outbox message that replaced it
+        self.dropped = False
 
 
-def _reply(message_id: int | None) -> ReplyParameters | None:
-    if message_id is None:
-        return None
-    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+def retry_seconds(error: RetryAfter) -> float:
+    """``retry_after`` in seconds, whether PTB gives it as a timedelta or as an int."""
+    value = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

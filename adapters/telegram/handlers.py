@@ -1,61 +1,58 @@
-"""Telegram updates in, neutral events to the engine, its replies back out.
+"""Telegram updates in, neutral events to the engine; a press is answered after it.
 
 Group: ``/quickscan ...`` (also ``/quickscan@Bot ...``) goes to the engine with
 ``sender_is_admin`` from the group's administrators. Private chat: ``/start
 <token>`` joins a round by its deep link, button presses and typed text are the
-walkthrough. Everything else only teaches the roster who is where.
+walkthrough. A group upgraded to a supergroup moves its team to the new chat id.
+Everything else only teaches the roster who is where.
+
+The engine queues its replies in the outbox in the same transaction as the
+event (``Engine.handle``); nothing here delivers them. A button press is
+answered (answerCallbackQuery) once the engine has committed it: that answer is
+the acknowledgement the member sees, with the engine's refusal as its notice.
+The few replies the adapter makes itself (a private /help, a refused join link)
+change nothing and are sent directly; when Telegram asks to wait, the update is
+handled again later (:class:`~adapters.telegram.intake.UpdateDeferred`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
 
-from telegram import CallbackQuery, ChatMember, Message, MessageEntity, Update, User
+from telegram import CallbackQuery, ChatMember, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatType
-from telegram.error import TelegramError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import filters
 
 from adapters.telegram.admins import AdminCache
-from adapters.telegram.delivery import Delivery, Origin, chat_id_of
+from adapters.telegram.commands import command_of, with_user_ids
+from adapters.telegram.delivery import TelegramSender, retry_seconds
+from adapters.telegram.intake import UpdateDeferred
+from adapters.telegram.join import JoinCheck
 from adapters.telegram.markup import valid_start_parameter
-from adapters.telegram.membership import Standing, group_standing, standing_of
+from adapters.telegram.membership import Standing, standing_of
+from adapters.telegram.origin import Origin
+from adapters.telegram.refusals import Refusals
 from adapters.telegram.roster import PLATFORM, TelegramRoster, sender_of
 from bot.core.engine import Engine
-from bot.core.logging_setup import log_failure
-from conversations.core.i18n import DEFAULT_LOCALE, Catalogue, available_locales
+from bot.delivery.api import Delivery, Permanent, Retry
+from conversations.core.i18n import Catalogue
 from conversations.core.limits import CALLBACK_DATA_MAX_BYTES
 from conversations.core.messages import Destination, DestinationKind, Inbound, Outbound, Where
-from storage.keys import TeamKey
 
-# Update types the bot asks for: messages, button presses, and membership changes
-# (the bot's own, e.g. a user blocking it; others' where the bot is an administrator).
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "chat_member")
 CALLBACK_NOTICE_MAX_CHARS = 200  # answerCallbackQuery text limit
-# Engine replies that mean "refused, nothing changed": shown as the button's notice.
-REFUSAL_KEYS = (
-    "dm.invalid_button",
-    "dm.stale",
-    "dm.round_closed",
-    "dm.bad_grade",
-    "dm.no_such_question",
-)
+_GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 _LOG = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
+T = TypeVar("T")
 
 
 class Handlers:
-    """The PTB callbacks of one bot; engine calls run in worker threads."""
+    """Turns each update into engine calls; runs on the bot's loop, the engine in threads."""
 
     def __init__(
         self,
@@ -63,65 +60,96 @@ class Handlers:
         engine: Engine,
         roster: TelegramRoster,
         admins: AdminCache,
-        delivery: Delivery,
+        sender: TelegramSender,
+        executor: Executor,
+        bot_username: str,
     ) -> None:
+        """Wire the handlers; ``executor`` runs the (blocking) engine calls."""
         self._engine = engine
         self._roster = roster
         self._admins = admins
-        self._delivery = delivery
+        self._sender = sender
+        self._executor = executor
+        self._username = bot_username
         self._texts = Catalogue()
-        self._refusals = frozenset(
-            Catalogue(locale).t(key) for locale in available_locales() for key in REFUSAL_KEYS
-        )
+        self._refusals = Refusals()
+        self._joins = JoinCheck(engine=engine, roster=roster, run=self._call)
 
-    def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Add the handlers; the first matching one per update wins."""
-        private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
-        application.add_handlers(
-            [
-                CommandHandler("quickscan", self.group_command, filters=groups),
-                CommandHandler(["help", "start"], self.group_help, filters=groups),
-                CommandHandler("start", self.private_start, filters=private),
-                CommandHandler("help", self.private_help, filters=private),
-                CommandHandler("quickscan", self.private_quickscan, filters=private),
-                MessageHandler(private & filters.TEXT, self.private_text),
-                MessageHandler(private & ~filters.StatusUpdate.ALL, self.private_other),
-                CallbackQueryHandler(self.button),
-                MessageHandler(groups & filters.StatusUpdate.NEW_CHAT_MEMBERS, self.joined),
-                MessageHandler(groups & filters.StatusUpdate.LEFT_CHAT_MEMBER, self.left),
-                MessageHandler(groups, self.group_message),
-                ChatMemberHandler(self.membership, ChatMemberHandler.CHAT_MEMBER),
-                ChatMemberHandler(self.own_membership, ChatMemberHandler.MY_CHAT_MEMBER),
-            ]
+    async def handle(self, update: Update) -> None:
+        """Handle one update; raises only when it must be handled again (nothing committed)."""
+        if update.callback_query is not None:
+            await self._button(update, update.callback_query)
+        elif update.chat_member is not None:
+            self._membership(update.chat_member)
+        elif update.my_chat_member is not None:
+            self._own_membership(update.my_chat_member)
+        elif update.message is not None:
+            if update.message.chat.type == ChatType.PRIVATE:
+                await self._private(update, update.message)
+            elif update.message.chat.type in _GROUPS:
+                await self._group(update, update.message)
+
+    async def give_up(self, update: Update) -> None:
+        """The update kept failing: tell the person, so they can try again."""
+        query = update.callback_query
+        if query is not None:
+            await self._answer(query, self._texts.t("telegram.failed"))
+            return
+        message, user = update.message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        note = Outbound(
+            destination=Destination.ephemeral(team=str(message.chat.id), user=str(user.id)),
+            text=self._texts.t("telegram.failed"),
         )
-        application.add_error_handler(self.on_error)
+        result = await self._sender.send_async(self._delivery(note, update, message))
+        if isinstance(result, Retry | Permanent):
+            _LOG.warning("telling that update %s failed did not work either", update.update_id)
 
     # ------------------------------------------------------------------ group
 
-    async def group_command(self, update: Update, context: Context) -> None:
-        """``/quickscan ...`` in a group: the engine's team commands."""
-        message = update.message
-        if message is None:
+    async def _group(self, update: Update, message: Message) -> None:
+        chat = message.chat
+        if message.migrate_to_chat_id is not None:
+            await self._migrated(old=chat.id, new=message.migrate_to_chat_id)
             return
-        await self._team_event(update, message, text=self._with_user_ids(message))
-
-    async def group_help(self, update: Update, context: Context) -> None:
-        """``/help`` or ``/start`` in a group: the engine's help."""
-        if update.message is not None:
-            await self._team_event(update, update.message, text="/quickscan help")
+        if message.migrate_from_chat_id is not None:
+            # The supergroup's first message: moving the team here too (it is
+            # idempotent) puts the move before any command typed in the new chat.
+            await self._migrated(old=message.migrate_from_chat_id, new=chat.id)
+            return
+        command = command_of(message, bot_username=self._username)
+        if command is not None and command[0] == "quickscan":
+            await self._team_event(
+                update, message, text=with_user_ids(message, roster=self._roster)
+            )
+        elif command is not None and command[0] in {"help", "start"}:
+            await self._team_event(update, message, text="/quickscan help")
+        elif message.new_chat_members:
+            for user in message.new_chat_members:
+                self._roster.seen(group=str(chat.id), user=user)
+        elif message.left_chat_member is not None:
+            self._roster.left(group=str(chat.id), user=message.left_chat_member)
+        elif message.from_user is not None:
+            # Anyone who speaks is in the group (all messages arrive only without privacy mode).
+            self._roster.seen(group=str(chat.id), user=message.from_user)
 
     async def _team_event(self, update: Update, message: Message, *, text: str) -> None:
         user, chat = message.from_user, message.chat
         if message.sender_chat is not None or user is None:
             # An anonymous administrator or a channel: Telegram hides who it is.
-            await self._reply_in_group(message, self._texts.t("telegram.anonymous_admin"))
+            notice = Outbound(
+                destination=Destination.team_channel(team=str(chat.id)),
+                text=self._texts.t("telegram.anonymous_admin"),
+            )
+            await self._send_direct(notice, update, message)
             return
         if user.is_bot:
             return
         team = str(chat.id)
         self._roster.seen(group=team, user=user)
-        admin = await self._admins.is_admin(
-            bot=message.get_bot(), chat_id=chat.id, user_id=user.id
+        admin = await _deferring(
+            self._admins.is_admin(bot=message.get_bot(), chat_id=chat.id, user_id=user.id)
         )
         event = Inbound(
             platform=PLATFORM,
@@ -133,37 +161,25 @@ class Handlers:
             event_id=_event_id(update),
             sender_is_admin=admin,
             admins_known=True,
+            origin=_origin(update, message).as_mapping(),
         )
-        replies = await self._run(update, self._engine.handle, event)
-        origin = Origin(chat_id=chat.id, message_id=message.message_id)
-        if replies is None:
-            await self._reply_in_group(message, self._texts.t("telegram.failed"))
-            return
-        await self._delivery.deliver(replies, origin=origin)
+        await self._call(self._engine.handle, event)
 
-    async def joined(self, update: Update, context: Context) -> None:
-        """New members are in the group (invited next round once they start the bot)."""
-        message = update.message
-        if message is not None:
-            for user in message.new_chat_members or ():
-                self._roster.seen(group=str(message.chat.id), user=user)
+    async def _migrated(self, *, old: int, new: int) -> None:
+        """The group became a supergroup: its team, rounds and settings move along."""
+        await self._call(
+            self._engine.migrate_chat,
+            platform=PLATFORM,
+            workspace=self._roster.workspace,
+            old_team=str(old),
+            new_team=str(new),
+        )
+        self._roster.migrate(old=str(old), new=str(new))
+        self._admins.forget(chat_id=old)
 
-    async def left(self, update: Update, context: Context) -> None:
-        """A member left: not invited any more."""
-        message = update.message
-        if message is not None and message.left_chat_member is not None:
-            self._roster.left(group=str(message.chat.id), user=message.left_chat_member)
-
-    async def group_message(self, update: Update, context: Context) -> None:
-        """Anyone who speaks is in the group (all messages arrive only without privacy mode)."""
-        message = update.message
-        if message is not None and message.from_user is not None:
-            self._roster.seen(group=str(message.chat.id), user=message.from_user)
-
-    async def membership(self, update: Update, context: Context) -> None:
+    def _membership(self, change: ChatMemberUpdated) -> None:
         """Join and leave events, sent when the bot administers the group."""
-        change = update.chat_member
-        if change is None or change.chat.type == ChatType.PRIVATE:
+        if change.chat.type == ChatType.PRIVATE:
             return
         user, group = change.new_chat_member.user, str(change.chat.id)
         if standing_of(change.new_chat_member) is Standing.MEMBER:
@@ -171,10 +187,9 @@ class Handlers:
         else:
             self._roster.left(group=group, user=user)
 
-    async def own_membership(self, update: Update, context: Context) -> None:
+    def _own_membership(self, change: ChatMemberUpdated) -> None:
         """A user blocked or (re)started the bot in private."""
-        change = update.my_chat_member
-        if change is None or change.chat.type != ChatType.PRIVATE:
+        if change.chat.type != ChatType.PRIVATE:
             return
         if change.new_chat_member.status == ChatMember.BANNED:
             self._roster.blocked(user=str(change.from_user.id))
@@ -183,113 +198,57 @@ class Handlers:
 
     # ---------------------------------------------------------------- private
 
-    async def private_start(self, update: Update, context: Context) -> None:
-        """``/start <token>`` from a round's deep link joins it; bare ``/start`` resumes."""
-        message, user = update.message, update.effective_user
-        if message is None or user is None or user.is_bot:
+    async def _private(self, update: Update, message: Message) -> None:
+        user = message.from_user
+        if user is None or user.is_bot:
             return
-        self._roster.started(user=user)
-        args = context.args or []
+        command = command_of(message, bot_username=self._username)
+        name = command[0] if command is not None else None
+        if name == "start" and command is not None:
+            self._roster.started(user=user)
+            await self._start(update, message, user, args=command[1])
+        elif name in {"help", "quickscan"}:
+            self._roster.started(user=user)
+            key = "telegram.private_help" if name == "help" else "telegram.group_only"
+            await self._send_direct(self._note(user, key), update, message)
+        elif message.text is not None:
+            self._roster.started(user=user)
+            await self._private_event(update, message, user, text=message.text)
+        elif not filters.StatusUpdate.ALL.check_update(update):
+            # A photo, sticker or voice note carries no text the bot can read: the
+            # engine answers it like an empty message (on an open question: type, or skip).
+            self._roster.started(user=user)
+            await self._private_event(update, message, user, text="")
+
+    async def _start(
+        self, update: Update, message: Message, user: User, *, args: list[str]
+    ) -> None:
+        """``/start <token>`` from a round's deep link joins it; bare ``/start`` resumes."""
         if not args:
             await self._private_event(update, message, user, text="start")
             return
-        origin = Origin(chat_id=message.chat.id, message_id=message.message_id)
         token = args[0]
         if not valid_start_parameter(token):
-            await self._delivery.deliver([self._note(user, "join.unknown")], origin=origin)
+            await self._send_direct(self._note(user, "join.unknown"), update, message)
             return
-        refusal = await self._membership_refusal(update, message, user, token=token)
+        refusal = await _deferring(
+            self._joins.refusal(bot=message.get_bot(), user=user, token=token)
+        )
         if refusal is not None:
-            await self._delivery.deliver([refusal], origin=origin)
+            await self._send_direct(refusal, update, message)
             return
-        replies = await self._run(
-            update,
+        replies = await self._call(
             self._engine.join,
             platform=PLATFORM,
             workspace=self._roster.workspace,
             token=token,
             sender=sender_of(user),
-            event_id=f"update:{update.update_id}",
+            event_id=_event_id(update),
         )
-        if replies is None:
-            await self._delivery.deliver([self._note(user, "telegram.failed")], origin=origin)
-            return
         for reply in replies:
             if reply.destination.kind is DestinationKind.DM and reply.destination.team:
                 # Opening the group's link says the member is in that group.
                 self._roster.seen(group=reply.destination.team, user=user)
-        await self._delivery.deliver(replies, origin=origin)
-
-    async def _membership_refusal(
-        self, update: Update, message: Message, user: User, *, token: str
-    ) -> Outbound | None:
-        """A private refusal when ``user`` is not in the group of the round ``token`` opens.
-
-        Joining is for members only: a forwarded link must not let anyone in. An
-        unknown token passes (the engine answers it); so does a failing lookup,
-        which the engine's own attempt then reports.
-        """
-        try:
-            found = await asyncio.to_thread(
-                self._engine.store.round_by_token,
-                platform=PLATFORM,
-                workspace=self._roster.workspace,
-                token=token,
-            )
-        except Exception as error:  # broad on purpose: the person hears that it failed
-            log_failure(_LOG, "looking up a join link", error, update=update.update_id)
-            return self._note(user, "telegram.failed")
-        if found is None:
-            return None
-        key, _round = found
-        group = chat_id_of(key.team)
-        standing = (
-            Standing.UNKNOWN
-            if group is None
-            else await group_standing(bot=message.get_bot(), chat_id=group, user_id=user.id)
-        )
-        if standing is Standing.MEMBER:
-            return None
-        _LOG.info(
-            "join link of group %s refused for user %s: %s", key.team, user.id, standing.value
-        )
-        texts = await asyncio.to_thread(team_catalogue, engine=self._engine, team=key)
-        text_key = (
-            "platform.join_not_member"
-            if standing is Standing.NOT_MEMBER
-            else "platform.join_check_failed"
-        )
-        return Outbound(
-            destination=Destination.dm(team="", user=str(user.id)), text=texts.t(text_key)
-        )
-
-    async def private_help(self, update: Update, context: Context) -> None:
-        """``/help`` in private: how the bot works on Telegram."""
-        await self._private_note(update, "telegram.private_help")
-
-    async def private_quickscan(self, update: Update, context: Context) -> None:
-        """``/quickscan`` in private: team commands belong in the group."""
-        await self._private_note(update, "telegram.group_only")
-
-    async def private_text(self, update: Update, context: Context) -> None:
-        """Typed text in private: an answer, an open answer, or navigation."""
-        message, user = update.message, update.effective_user
-        if message is None or user is None or user.is_bot or message.text is None:
-            return
-        self._roster.started(user=user)
-        await self._private_event(update, message, user, text=message.text)
-
-    async def private_other(self, update: Update, context: Context) -> None:
-        """A photo, sticker or voice note in private: the engine's hint for where they are.
-
-        It carries no text the bot can read, so it reaches the engine as an empty
-        message, which answers it like one (on an open question: type, or skip).
-        """
-        message, user = update.message, update.effective_user
-        if message is None or user is None or user.is_bot:
-            return
-        self._roster.started(user=user)
-        await self._private_event(update, message, user, text="")
 
     async def _private_event(
         self, update: Update, message: Message, user: User, *, text: str
@@ -303,28 +262,14 @@ class Handlers:
             sender=sender,
             text=text,
             event_id=_event_id(update),
+            origin=_origin(update, message).as_mapping(),
         )
-        replies = await self._run(update, self._engine.handle, event)
-        if replies is None:
-            replies = [self._note(user, "telegram.failed")]
-        origin = Origin(chat_id=message.chat.id, message_id=message.message_id)
-        await self._delivery.deliver(replies, origin=origin)
-
-    async def _private_note(self, update: Update, key: str) -> None:
-        message, user = update.message, update.effective_user
-        if message is None or user is None or user.is_bot:
-            return
-        self._roster.started(user=user)
-        origin = Origin(chat_id=message.chat.id, message_id=message.message_id)
-        await self._delivery.deliver([self._note(user, key)], origin=origin)
+        await self._call(self._engine.handle, event)
 
     # ---------------------------------------------------------------- buttons
 
-    async def button(self, update: Update, context: Context) -> None:
+    async def _button(self, update: Update, query: CallbackQuery) -> None:
         """A pressed inline button: always answered, with a notice when refused."""
-        query = update.callback_query
-        if query is None:
-            return
         user, data, pressed = query.from_user, query.data, query.message
         if (
             user.is_bot
@@ -341,6 +286,14 @@ class Handlers:
         sender = sender_of(user)
         if private:
             self._roster.started(user=user)
+        editable = private and isinstance(pressed, Message)
+        origin = Origin(
+            chat_id=chat.id,
+            message_id=pressed.message_id,
+            edit_message_id=pressed.message_id if editable else None,
+            presser=sender.user,
+            update_id=update.update_id,
+        )
         event = Inbound(
             platform=PLATFORM,
             workspace=self._roster.workspace,
@@ -349,37 +302,10 @@ class Handlers:
             sender=sender,
             payload=data,
             event_id=_event_id(update),
+            origin=origin.as_mapping(),
         )
-        replies = await self._run(update, self._engine.handle, event)
-        if replies is None:
-            await self._answer(query, self._texts.t("telegram.failed"))
-            return
-        notice, rest = self._split_refusal(replies, user=sender.user)
-        await self._answer(query, notice)
-        editable = private and isinstance(pressed, Message)
-        origin = Origin(
-            chat_id=chat.id,
-            message_id=pressed.message_id,
-            edit_message_id=pressed.message_id if editable else None,
-        )
-        edited = await self._delivery.deliver(rest, origin=origin)
-        if editable and rest and not edited:
-            # The step moved on in a new message: the old buttons would only be stale.
-            await self._drop_keyboard(query)
-
-    def _split_refusal(
-        self, replies: Sequence[Outbound], *, user: str
-    ) -> tuple[str | None, list[Outbound]]:
-        """The engine's "refused, nothing changed" reply becomes the press's notice."""
-        for index, reply in enumerate(replies):
-            if (
-                reply.destination.kind is not DestinationKind.TEAM
-                and reply.destination.user == user
-                and not reply.buttons
-                and reply.text in self._refusals
-            ):
-                return reply.text, [*replies[:index], *replies[index + 1 :]]
-        return None, list(replies)
+        replies = await self._call(self._engine.handle, event)
+        await self._answer(query, self._refusals.notice(replies, presser=sender.user))
 
     async def _answer(self, query: CallbackQuery, text: str | None) -> None:
         notice = None if text is None else text[:CALLBACK_NOTICE_MAX_CHARS]
@@ -389,61 +315,50 @@ class Handlers:
             # Too old or answered before (a redelivery): nothing left to do.
             _LOG.info("answerCallbackQuery %s failed: %s", query.id, type(error).__name__)
 
-    async def _drop_keyboard(self, query: CallbackQuery) -> None:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except TelegramError as error:
-            _LOG.info("removing old buttons failed: %s", type(error).__name__)
-
     # ---------------------------------------------------------------- helpers
 
-    async def _run(
-        self, update: Update, function: Callable[..., list[Outbound]], /, *args: Any, **kwargs: Any
-    ) -> list[Outbound] | None:
-        """Call the (synchronous, thread-safe) engine off the event loop; None if it failed."""
-        try:
-            return await asyncio.to_thread(function, *args, **kwargs)
-        except Exception as error:  # broad on purpose: a notice, and the bot keeps serving
-            # Exception texts can hold pupil codes or answers: type and frames only.
-            log_failure(_LOG, "the engine", error, update=update.update_id)
-            return None
+    async def _call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking engine call in the engine's threads, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(function, *args, **kwargs)
+        )
 
-    def _with_user_ids(self, message: Message) -> str:
-        """Mentions as user ids, the way the engine stores coordinators."""
-        text = message.text or ""
-        entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
-        for entity, shown in entities.items():
-            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
-                user_id: str | None = str(entity.user.id)
-                self._roster.seen(group=str(message.chat.id), user=entity.user)
-            else:
-                user_id = self._roster.user_by_username(username=shown)
-            if user_id is not None:
-                text = text.replace(shown, user_id, 1)
-        return text
+    async def _send_direct(self, reply: Outbound, update: Update, message: Message) -> None:
+        """Send one of the adapter's own replies now; when Telegram asks to wait, so do we."""
+        result = await self._sender.send_async(self._delivery(reply, update, message))
+        if isinstance(result, Retry):
+            raise UpdateDeferred(after=result.after)
+        if isinstance(result, Permanent):
+            _LOG.info("a reply to update %s was refused (%s)", update.update_id, result.reason)
+
+    def _delivery(self, reply: Outbound, update: Update, message: Message) -> Delivery:
+        return Delivery(
+            outbox_id=0,
+            workspace=self._roster.workspace,
+            message=reply,
+            origin=_origin(update, message).as_mapping(),
+            attempt=1,
+        )
 
     def _note(self, user: User, key: str) -> Outbound:
         return Outbound(
             destination=Destination.dm(team="", user=str(user.id)), text=self._texts.t(key)
         )
 
-    async def _reply_in_group(self, message: Message, text: str) -> None:
-        try:
-            await message.reply_text(text)
-        except TelegramError as error:
-            _LOG.warning("replying in group %s failed: %s", message.chat.id, type(error).__name__)
 
-    async def on_error(self, update: object, context: Context) -> None:
-        """PTB's error handler: log with the update id, never the content."""
-        update_id = update.update_id if isinstance(update, Update) else None
-        if context.error is not None:
-            log_failure(_LOG, "handling an update", context.error, update=update_id)
+async def _deferring(call: Awaitable[T]) -> T:
+    """Await a Bot API lookup; Telegram's "retry after" defers the whole update."""
+    try:
+        return await call
+    except RetryAfter as error:
+        raise UpdateDeferred(after=retry_seconds(error)) from error
 
 
-def team_catalogue(*, engine: Engine, team: TeamKey) -> Catalogue:
-    """The team's language for an adapter text (Dutch when unknown)."""
-    settings = engine.store.get_team(key=team)
-    return Catalogue(settings.locale if settings is not None else DEFAULT_LOCALE)
+def _origin(update: Update, message: Message) -> Origin:
+    return Origin(
+        chat_id=message.chat.id, message_id=message.message_id, update_id=update.update_id
+    )
 
 
 def _event_id(update: Update) -> str:

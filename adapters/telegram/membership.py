@@ -15,7 +15,7 @@ import enum
 import logging
 
 from telegram import Bot, ChatMember, ChatMemberRestricted
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.core.logging_setup import log_failure
 
@@ -45,10 +45,14 @@ def standing_of(member: ChatMember) -> Standing:
 async def group_standing(*, bot: Bot, chat_id: int, user_id: int) -> Standing:
     """Ask Telegram (getChatMember); an unknown user is no member, any other failure unknown.
 
-    Rate limits are waited out by the rate limiter like for every other call.
+    Raises:
+        RetryAfter: Telegram asks to wait; the caller asks again later (nothing
+            here waits).
     """
     try:
         member = await bot.get_chat_member(chat_id=chat_id, user_id=user_id)
+    except RetryAfter:
+        raise
     except BadRequest as error:
         if any(reason in error.message.lower() for reason in _NOT_A_PARTICIPANT):
             return Standing.NOT_MEMBER

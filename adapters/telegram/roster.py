@@ -101,6 +101,18 @@ class TelegramRoster:
         with self._lock:
             return self._last_team.get(user, "")
 
+    def migrate(self, *, old: str, new: str) -> None:
+        """Group ``old`` became the supergroup ``new``: its members and DM routing follow."""
+        if old == new:
+            return
+        with self._lock:
+            moved = self._groups.pop(old, None)
+            if moved is not None:
+                self._groups.setdefault(new, {}).update(moved)
+            for user, team in self._last_team.items():
+                if team == old:
+                    self._last_team[user] = new
+
     def user_by_username(self, *, username: str) -> str | None:
         """The id of a user seen with ``@username`` (Telegram mentions name usernames)."""
         wanted = username.lstrip("@").lower()

@@ -1,9 +1,17 @@
 """``TelegramRunner``: the Telegram adapter's main loop, polling or webhook.
 
-The runner owns its event loop (``asyncio.run``), so it runs the same in the main
-thread (alone, or last beside Slack) and in a background thread. Stop signals
-(SIGINT, SIGTERM) are handled only in the main thread, where Python delivers
-them; in a background thread the process's own runner stops it via :meth:`stop`.
+The process runner builds it as ``TelegramRunner(engine=, rosters=, environ=)``
+(entry point ``quickscan.adapters``). ``run_forever`` owns an event loop
+(``asyncio.run``) on which the PTB Bot makes its calls: the intake's (lookups,
+answering presses) and the dispatcher's, whose worker threads hand their sends
+to this loop (:class:`~adapters.telegram.delivery.TelegramSender`).
+
+Stopping takes the intake down first: no new updates are fetched (or accepted
+by the webhook), the updates in hand are finished and confirmed, and what was
+not finished stays unconfirmed, so Telegram sends it again to the next process.
+Then the dispatcher finishes the sends in flight and leaves the rest in the
+outbox. Stop signals (SIGINT, SIGTERM) are handled here only when it runs in
+the main thread; otherwise the process's runner calls :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -13,27 +21,31 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
-from adapters.startup.config import load_settings
+from telegram import Bot
+
 from adapters.telegram.admins import AdminCache
-from adapters.telegram.application import AnyApplication, announce_commands, build_application
+from adapters.telegram.application import announce_commands, build_bot
 from adapters.telegram.catalogue_markup import Renderer, instrument_texts
-from adapters.telegram.delivery import Delivery, Origin
-from adapters.telegram.handlers import ALLOWED_UPDATES, Handlers
+from adapters.telegram.delivery import TelegramSender
+from adapters.telegram.handlers import Handlers
+from adapters.telegram.intake import Intake
+from adapters.telegram.polling import ALLOWED_UPDATES, confirm, poll
 from adapters.telegram.roster import PLATFORM, TelegramRoster
 from adapters.telegram.settings import TelegramLimits, TelegramSettings
 from adapters.telegram.webhook import WebhookServer
 from bot.core.engine import Engine
 from bot.core.logging_setup import cap_library_loggers
 from bot.core.ports import RosterRegistry
-from conversations.core.messages import Outbound
 from conversations.instrument import load_instruments
-from storage.keys import TeamKey
 
 DEFAULT_POLL_TIMEOUT_S = 30  # long polling: one idle request per half minute
+DEFAULT_WORKERS = 8  # engine calls at once, and the dispatcher's sends at once
 STOP_WAIT_S = 30.0  # how long stop() waits for a clean shutdown from another thread
-DELIVER_WAIT_S = 120.0  # a scheduled batch to a large team is paced by the rate limits
+INTAKE_STOP_S = 10.0  # the updates in hand get this long to finish on stop
+DELIVERY_STOP_S = 15.0  # the sends in flight get this long to finish on stop
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _LOG = logging.getLogger(__name__)
 
@@ -49,6 +61,7 @@ class TelegramRunner:
         environ: Mapping[str, str],
         limits: TelegramLimits | None = None,
         poll_timeout_s: int = DEFAULT_POLL_TIMEOUT_S,
+        workers: int = DEFAULT_WORKERS,
         handle_signals: bool | None = None,
     ) -> None:
         """Read the settings and register the Telegram roster with the engine.
@@ -59,22 +72,23 @@ class TelegramRunner:
             environ: The TELEGRAM_* variables (see :mod:`adapters.telegram.settings`).
             limits: Flood limits; Telegram's published ones by default.
             poll_timeout_s: Long-polling timeout of getUpdates, in whole seconds.
+            workers: Updates handled at once, and sends at once.
             handle_signals: Stop on SIGINT/SIGTERM; by default only when
                 :meth:`run_forever` runs in the main thread.
         """
         self._engine = engine
         self._settings = TelegramSettings.from_environ(environ=environ)
-        instruments = load_instruments(directories=load_settings(environ=environ).instrument_dirs)
+        instruments = load_instruments(directories=self._settings.instrument_dirs)
         self._renderer = Renderer(trusted=instrument_texts(instruments.values()))
         cap_library_loggers("telegram", "httpx", "httpcore", "tornado")
         self._limits = limits or TelegramLimits()
         self._poll_timeout_s = poll_timeout_s
+        self._workers = workers
         self._handle_signals = handle_signals
         self.roster = TelegramRoster()
         rosters.register(platform=PLATFORM, roster=self.roster)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._delivery: Delivery | None = None
         self._stop_event: asyncio.Event | None = None
         self._stop_requested = False
         self._thread: threading.Thread | None = None
@@ -116,25 +130,6 @@ class TelegramRunner:
         """Block until the bot receives updates (or ``timeout`` seconds pass)."""
         return self._ready.wait(timeout)
 
-    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
-        """Send messages nobody asked for (scheduled pings) from any other thread.
-
-        The signature is that of ``bot.core.ports.Deliverers``, so the runner registers as
-        it is. Blocks until they are sent, on the bot's own event loop so the rate
-        limits hold. Dropped (logged) when the bot is not running.
-        """
-        with self._lock:
-            loop, delivery = self._loop, self._delivery
-        if loop is None or delivery is None or team.platform != PLATFORM:
-            _LOG.warning("Telegram is not running; %d messages for a team dropped", len(messages))
-            return
-        if self._thread is threading.current_thread():
-            raise RuntimeError("deliver() blocks; call it from another thread than the bot's")
-        future = asyncio.run_coroutine_threadsafe(
-            delivery.deliver(list(messages), origin=Origin()), loop
-        )
-        future.result(timeout=DELIVER_WAIT_S)
-
     # ------------------------------------------------------------------ loop
 
     async def _serve(self, *, handle_signals: bool) -> None:
@@ -157,56 +152,67 @@ class TelegramRunner:
                 self._loop = self._stop_event = None
 
     async def _serve_until(self, stop_event: asyncio.Event) -> None:
-        settings = self._settings
-        webhook = settings.webhook_url is not None
-        application = build_application(settings=settings, limits=self._limits, webhook=webhook)
-        async with application:  # initialize (getMe) ... shutdown
-            bot = application.bot
-            self.roster.workspace = str(bot.id)
-            delivery = Delivery(
-                bot=bot,
-                engine=self._engine,
-                roster=self.roster,
-                bot_username=bot.username,
-                renderer=self._renderer,
-            )
-            with self._lock:
-                self._delivery = delivery
-            admins = AdminCache(roster=self.roster)
-            Handlers(
-                engine=self._engine, roster=self.roster, admins=admins, delivery=delivery
-            ).register(application)
-            await announce_commands(bot=bot)
-            await application.start()
-            try:
-                if webhook:
-                    await self._serve_webhook(application, stop_event)
-                else:
-                    await self._serve_polling(application, stop_event)
-            finally:
-                with self._lock:
-                    self._delivery = None  # no scheduled delivery into a stopping bot
-                await application.stop()
+        bot = build_bot(settings=self._settings)
+        executor = ThreadPoolExecutor(
+            max_workers=self._workers, thread_name_prefix="telegram-updates"
+        )
+        try:
+            async with bot:  # initialize (getMe) ... shutdown
+                await self._serve_bot(bot, executor, stop_event)
+        finally:
+            await asyncio.to_thread(executor.shutdown, wait=True)
         _LOG.info("Telegram bot %s stopped", self.roster.workspace)
 
-    async def _serve_polling(self, application: AnyApplication, stop_event: asyncio.Event) -> None:
-        updater = application.updater
-        if updater is None:  # pragma: no cover - built with an updater for polling
-            raise RuntimeError("polling needs PTB's Updater")
-        await updater.start_polling(
-            timeout=self._poll_timeout_s, allowed_updates=list(ALLOWED_UPDATES)
+    async def _serve_bot(
+        self, bot: Bot, executor: ThreadPoolExecutor, stop_event: asyncio.Event
+    ) -> None:
+        self.roster.workspace = str(bot.id)
+        sender = TelegramSender(
+            bot=bot,
+            loop=asyncio.get_running_loop(),
+            roster=self.roster,
+            limits=self._limits,
+            renderer=self._renderer,
+            bot_username=bot.username,
         )
-        _LOG.info("Telegram bot %s polling", self.roster.workspace)
+        dispatcher = self._engine.dispatcher(sender=sender, workers=self._workers)
+        handlers = Handlers(
+            engine=self._engine,
+            roster=self.roster,
+            admins=AdminCache(roster=self.roster),
+            sender=sender,
+            executor=executor,
+            bot_username=bot.username,
+        )
+        intake = Intake(handle=handlers.handle, give_up=handlers.give_up)
+        await announce_commands(bot=bot)
+        dispatcher.start()
         try:
-            self._ready.set()
-            await stop_event.wait()
+            if self._settings.webhook_url is not None:
+                await self._serve_webhook(bot, intake, stop_event)
+            else:
+                await self._serve_polling(bot, intake, stop_event)
         finally:
-            await updater.stop()
+            # Intake is closed by now: only the sends in flight are left to finish.
+            finished = await asyncio.to_thread(dispatcher.stop, timeout=DELIVERY_STOP_S)
+            sender.close()
+            _LOG.info("Telegram delivery stopped (sends in flight finished: %s)", finished)
 
-    async def _serve_webhook(self, application: AnyApplication, stop_event: asyncio.Event) -> None:
+    async def _serve_polling(self, bot: Bot, intake: Intake, stop_event: asyncio.Event) -> None:
+        await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+        _LOG.info("Telegram bot %s polling", self.roster.workspace)
+        self._ready.set()
+        try:
+            await poll(bot=bot, intake=intake, stop=stop_event, timeout_s=self._poll_timeout_s)
+        finally:
+            await intake.close(grace_s=INTAKE_STOP_S)
+            await confirm(bot=bot, intake=intake)
+
+    async def _serve_webhook(self, bot: Bot, intake: Intake, stop_event: asyncio.Event) -> None:
         settings = self._settings
         server = WebhookServer(
-            application=application,
+            bot=bot,
+            intake=intake,
             path=settings.webhook_path,
             secret=settings.webhook_secret,
             listen=settings.webhook_listen,
@@ -215,7 +221,7 @@ class TelegramRunner:
         server.start()
         try:
             self.webhook_port = server.port
-            await application.bot.set_webhook(
+            await bot.set_webhook(
                 url=settings.webhook_url or "",
                 secret_token=settings.webhook_secret,
                 allowed_updates=list(ALLOWED_UPDATES),
@@ -224,4 +230,6 @@ class TelegramRunner:
             self._ready.set()
             await stop_event.wait()
         finally:
-            await server.stop()
+            server.stop_accepting()
+            await intake.close(grace_s=INTAKE_STOP_S)
+            await server.close()

@@ -7,9 +7,11 @@ without touching the process environment.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from conversations.core.limits import (
@@ -19,12 +21,12 @@ from conversations.core.limits import (
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
+INSTRUMENTS_DIR_ENV = "QUICKSCAN_INSTRUMENTS_DIR"  # the engine's, see instrument_dirs
 DEFAULT_WEBHOOK_PORT = 8443
 # A webhook sits behind the TLS proxy that Telegram calls; it must be reachable from
 # that proxy, which is usually another host or container. The secret token guards it.
 DEFAULT_WEBHOOK_LISTEN = "0.0.0.0"  # noqa: S104 - see the comment above
 WEBHOOK_SECRET_BYTES = 32  # 43 URL-safe characters; Telegram allows 1-256 of [A-Za-z0-9_-]
-DEFAULT_MAX_RETRIES = 3
 
 
 class TelegramConfigError(ValueError):
@@ -35,19 +37,19 @@ class TelegramConfigError(ValueError):
 class TelegramLimits:
     """How fast the bot may send, so Telegram never has to throttle it.
 
+    The delivery dispatcher keeps to them with token buckets (see
+    ``TelegramSender.limits``); a 429 that still comes pauses only the chat's
+    bucket for Telegram's ``retry_after``. 0 switches a limit off (tests).
+
     Attributes:
-        overall_per_second: Requests per second over all chats (Telegram: about 30).
+        overall_per_second: Messages per second over all chats (Telegram: about 30).
         group_per_minute: Messages per minute in one group (Telegram: about 20).
-        per_chat_interval_s: Seconds between two messages in one chat (about 1);
-            0 switches the per-chat limit off (tests).
-        max_retries: How often a request answered with 429 ``retry_after`` is
-            retried after waiting; then it is dropped, never retried forever.
+        per_chat_interval_s: Seconds between two messages in one chat (about 1).
     """
 
     overall_per_second: float = TELEGRAM_GLOBAL_PER_SECOND
     group_per_minute: float = TELEGRAM_GROUP_PER_MINUTE
     per_chat_interval_s: float = TELEGRAM_PER_CHAT_INTERVAL_S
-    max_retries: int = DEFAULT_MAX_RETRIES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +65,10 @@ class TelegramSettings:
         webhook_listen: TELEGRAM_WEBHOOK_LISTEN, the local address to listen on.
         webhook_secret: TELEGRAM_WEBHOOK_SECRET, generated when absent, so an
             unauthenticated webhook is never served.
+        instrument_dirs: QUICKSCAN_INSTRUMENTS_DIR, the extra instrument
+            directories the engine loads too: their open questions' titles are
+            shown in italics (see ``catalogue_markup``). Read here because the
+            adapter may not import the start-up code that reads it for the engine.
     """
 
     token: str
@@ -71,6 +77,7 @@ class TelegramSettings:
     webhook_port: int = DEFAULT_WEBHOOK_PORT
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     webhook_secret: str = ""
+    instrument_dirs: tuple[Path, ...] = ()
 
     @property
     def webhook_path(self) -> str:
@@ -117,6 +124,11 @@ class TelegramSettings:
             webhook_listen=(environ.get("TELEGRAM_WEBHOOK_LISTEN") or "").strip()
             or DEFAULT_WEBHOOK_LISTEN,
             webhook_secret=secret or secrets.token_urlsafe(WEBHOOK_SECRET_BYTES),
+            instrument_dirs=tuple(
+                Path(part)
+                for part in environ.get(INSTRUMENTS_DIR_ENV, "").split(os.pathsep)
+                if part
+            ),
         )
 
 

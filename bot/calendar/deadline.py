@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+from conversations.core.clock import SCHOOL_TZ
+
+__all__ = ["SCHOOL_TZ", "DeadlineError", "looks_like_date", "parse_deadline"]
+
 # Plain ASCII digits only (re.ASCII; fullmatch, since ``$`` also matches before a
 # trailing newline): ``int`` would read ``３`` or ``٣`` as digits too.
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)

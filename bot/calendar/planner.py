@@ -29,12 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
+from conversations.core.clock import SCHOOL_TZ
 from storage.quickscan.records import Round
 from storage.schedule.store import PlannedPing
-
-SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,10 +1,11 @@
 """Sends the planned pings: the bot's own initiative, at most once each.
 
-The planner (bot/planner.py) decides *when*; the outbox (storage/schedule_store.py)
-remembers *what*; this module decides, when a ping is due, whether it is still
-useful and what it says. A ping is claimed in the database before its messages
-are built, so a crash after the claim loses that one ping rather than sending it
-twice, and a second process finds it already claimed.
+The planner (``bot.calendar.planner``) decides *when*; the schedule
+(``storage.schedule.store``) remembers *what*; this module decides, when a ping
+is due, whether it is still useful and what it says. The engine fires a ping in
+one unit of work: its claim and the outbox rows of its messages commit together,
+so a crash in between leaves the ping pending (it fires once after a restart)
+and a second process finds it already claimed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from bot.calendar.deadline import SCHOOL_TZ
 from bot.calendar.planner import (
     PlanSettings,
     SchoolDays,
@@ -23,7 +23,7 @@ from bot.calendar.planner import (
     school_year_of,
 )
 from bot.results.service import Results
-from conversations.core.clock import Clock
+from conversations.core.clock import SCHOOL_TZ, Clock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Destination, Outbound
 from conversations.quickscan.walkthrough import Walkthrough
@@ -129,25 +129,24 @@ class Reminders:
         ]
         self._schedule.sync(key=key, planned=planned, now=now)
 
-    def replan_all(self) -> None:
-        """Plan every team: at start and before every check for due pings."""
-        for team in self._store.teams():
-            self.replan(key=team.key)
-
     def _known(self, ping_id: str) -> bool:
         return self._schedule.get(ping_id=ping_id) is not None
 
     # ------------------------------------------------------------------ firing
 
-    def fire_due(self) -> list[Outbound]:
-        """Send every due ping once, oldest first (a missed one only while useful)."""
-        messages: list[Outbound] = []
-        for ping in self._schedule.due(now=self._clock.now()):
-            messages += self.fire(ping_id=ping.id)
-        return messages
+    def due(self) -> list[Ping]:
+        """The pending pings whose moment has come, oldest first.
+
+        The engine fires each in a unit of work of its own (a missed one only while
+        still useful, see :meth:`fire`).
+        """
+        return self._schedule.due(now=self._clock.now())
 
     def fire(self, *, ping_id: str) -> list[Outbound]:
-        """Send one ping if it is due, pending and still useful; else nothing."""
+        """The messages of one ping if it is due, pending and still useful; else none.
+
+        Claims the ping; call it inside the unit of work that queues the messages.
+        """
         now = self._clock.now()
         ping = self._schedule.get(ping_id=ping_id)
         if ping is None or ping.status is not PingStatus.PENDING or ping.due_at > now:
@@ -158,8 +157,9 @@ class Reminders:
             return []
         if not self._schedule.claim(ping_id=ping.id, status=PingStatus.SENT, now=now):
             return []  # another process or thread got it first
-        log.info("ping %s sent", ping.id)
-        return self._act(ping, now)
+        messages = self._act(ping, now)
+        log.info("ping %s fired: %d messages queued", ping.id, len(messages))
+        return messages
 
     def _act(self, ping: Ping, now: datetime) -> list[Outbound]:
         handlers: Mapping[str, Callable[[Ping, datetime], list[Outbound]]] = {

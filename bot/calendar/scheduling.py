@@ -3,25 +3,27 @@
 One APScheduler 3 ``BackgroundScheduler`` keeps one date job per pending ping in
 the bot's own database (``SQLAlchemyJobStore``), with the ping's stable id as the
 job id, coalescing and a generous misfire grace, so a restart resumes every
-scheduled reminder. Whether a ping is sent is decided by the outbox claim
-(bot/reminders.py), so a job that fires twice, late or in two processes still
-sends the ping at most once. An hourly job re-plans every team, and a daily job
-(and one run at start) deletes personal data past its retention period
-(bot/retention.py; idempotent, so a second process running it too is harmless).
+scheduled reminder. Whether a ping is sent is decided by the ping's claim
+(bot/calendar/reminders.py), so a job that fires twice, late or in two processes
+still sends the ping at most once. An hourly job re-plans every team, and a daily
+job (and one run at start) deletes personal data past its retention period
+(bot/privacy/retention.py; idempotent, so a second process running it too is
+harmless).
+
+The scheduler only calls the engine: a fired ping's messages are queued in the
+outbox in the ping's own transaction, and each platform's dispatcher sends them,
+so a ping for a platform that is not running waits there instead of being lost.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.core.engine import Engine
-from conversations.core.messages import Outbound
-from storage.keys import TeamKey
 from storage.schedule.store import PingStatus, ScheduleStore
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,6 @@ REPLAN_JOB_ID = "replan-all"
 RETENTION_JOB_ID = "retention-daily"
 RETENTION_AT = {"hour": 3, "minute": 30}
 """Europe/Amsterdam: a quiet hour, outside school time and the 08:00 pings."""
-
-Deliver = Callable[[TeamKey, Sequence[Outbound]], None]
-"""Sends messages for one team through the adapter of that team's platform."""
 
 # APScheduler stores a job's callable by reference; these module-level functions
 # reach the running service through this slot (one scheduler per process).
@@ -64,12 +63,11 @@ def run_retention() -> None:
 
 
 class PingScheduler:
-    """Keeps APScheduler's jobs in line with the outbox and delivers what fires."""
+    """Keeps APScheduler's jobs in line with the planned pings and fires them when due."""
 
-    def __init__(self, *, engine: Engine, deliver: Deliver) -> None:
+    def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
-        self._deliver = deliver
-        self._outbox = ScheduleStore(engine=engine.store.engine)
+        self._pings = ScheduleStore(engine=engine.store.engine)
         self._scheduler = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=engine.store.engine, tablename=JOB_TABLE)
@@ -100,17 +98,20 @@ class PingScheduler:
         self.refresh()
 
     def stop(self) -> None:
-        """Stop the timer (jobs stay in the database for the next start)."""
-        self._scheduler.shutdown(wait=False)
-        _ACTIVE.pop("service", None)
+        """Stop the timer (jobs stay in the database for the next start); more than once."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if _ACTIVE.get("service") is self:
+            _ACTIVE.pop("service")
 
     def refresh(self) -> None:
-        """Re-plan, send what is due, and schedule a job for every future pending ping."""
-        for message_team, messages in self._due_by_team():
-            self._deliver(message_team, messages)
-        now = self._engine_now()
+        """Re-plan, fire what is due, and schedule a job for every future pending ping."""
+        queued = self._engine.tick()
+        if queued:
+            log.info("re-planned every team: %d messages of due pings queued", len(queued))
+        now = self._engine.reminders.now()
         for team in self._engine.store.teams():
-            for ping in self._outbox.pings(key=team.key):
+            for ping in self._pings.pings(key=team.key):
                 if ping.status is not PingStatus.PENDING or ping.due_at <= now:
                     continue
                 self._scheduler.add_job(
@@ -130,22 +131,5 @@ class PingScheduler:
             log.exception("retention job failed; it runs again at the next interval")
 
     def fire(self, *, ping_id: str) -> None:
-        """Fire one ping (claimed in the outbox first) and deliver its messages."""
-        ping = self._outbox.get(ping_id=ping_id)
-        if ping is None:
-            return
-        messages = self._engine.fire_ping(ping_id=ping_id)
-        if messages:
-            self._deliver(ping.team, messages)
-
-    def _due_by_team(self) -> list[tuple[TeamKey, list[Outbound]]]:
-        self._engine.reminders.replan_all()
-        batches: list[tuple[TeamKey, list[Outbound]]] = []
-        for ping in self._outbox.due(now=self._engine_now()):
-            messages = self._engine.fire_ping(ping_id=ping.id)
-            if messages:
-                batches.append((ping.team, messages))
-        return batches
-
-    def _engine_now(self) -> datetime:
-        return self._engine.reminders.now()
+        """Fire one ping; the engine claims it first and queues its messages in the outbox."""
+        self._engine.fire_ping(ping_id=ping_id)  # the reminders log "ping … fired"

@@ -17,20 +17,32 @@ data that ships with the bot and never reads the clock: callers pass the day.
 The calendar covers 1 September of the first shipped school year through the end of
 the last shipped summer holiday of each region; any other date raises
 ``OutOfRangeError`` instead of guessing.
+
+The terms (regions, holidays, school years) are in ``bot.calendar.vocabulary``, the
+municipality table in ``bot.calendar.municipalities`` and the shipped files in
+``bot.calendar.data_files``; this module is the calendar itself.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import Enum
 from functools import cache
 from pathlib import Path
+
+from bot.calendar.data_files import SCHOOL_HOLIDAYS_FILE, read_csv
+from bot.calendar.vocabulary import (
+    CalendarError,
+    Holiday,
+    HolidayKind,
+    OutOfRangeError,
+    Region,
+    parse_school_year,
+    school_year_label,
+    school_year_of,
+)
 
 with warnings.catch_warnings():
     # holidays 0.5x-0.6x warn on import about their coming 1.0 versioning: nothing to act
@@ -42,289 +54,10 @@ with warnings.catch_warnings():
     )
     import holidays as holidays_package
 
-SOURCE_ATTRIBUTION = "OpenHolidays API, openholidaysapi.org, ODbL"
-DATA_DIR = Path(__file__).resolve().parent / "data"
-SCHOOL_HOLIDAYS_FILE = DATA_DIR / "school_holidays.csv"
-MUNICIPALITIES_FILE = DATA_DIR / "municipalities.csv"
-
-# A holiday starting in August or later belongs to the school year starting that
-# calendar year; one starting before August (voorjaar, mei, zomer) to the one before.
-_SCHOOL_YEAR_FIRST_MONTH = 8
 # The calendar starts on 1 September of the first school year: every region's previous
 # summer holiday has ended by then (the build script checks this against the source).
 _COVERAGE_FIRST_MONTH = 9
 _SATURDAY = 5
-
-
-class CalendarError(ValueError):
-    """A question the calendar cannot answer (unknown name, bad argument); says why."""
-
-
-class OutOfRangeError(CalendarError):
-    """A date or school year outside the data that ships with the bot."""
-
-
-class Region(Enum):
-    """The three school holiday regions of the Netherlands."""
-
-    NOORD = "noord"
-    MIDDEN = "midden"
-    ZUID = "zuid"
-
-
-class HolidayKind(Enum):
-    """The five school holidays, in school-year order."""
-
-    HERFST = "herfst"
-    KERST = "kerst"
-    VOORJAAR = "voorjaar"
-    MEI = "mei"
-    ZOMER = "zomer"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Holiday:
-    """One school holiday of one region; ``start`` and ``end`` are both holiday days."""
-
-    region: Region
-    kind: HolidayKind
-    school_year: int
-    start: date
-    end: date
-    overridden: bool = False
-
-    @property
-    def school_year_label(self) -> str:
-        """The school year as people write it, e.g. ``2026-2027``."""
-        return school_year_label(self.school_year)
-
-    def contains(self, day: date) -> bool:
-        """Whether ``day`` falls in this holiday (both ends included)."""
-        return self.start <= day <= self.end
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Municipality:
-    """A municipality and the school region(s) it belongs to (two for a few split ones)."""
-
-    name: str
-    province: str
-    regions: tuple[Region, ...]
-
-    @property
-    def region(self) -> Region | None:
-        """The region, or None when the municipality is split and the school must choose."""
-        return self.regions[0] if len(self.regions) == 1 else None
-
-
-def school_year_of(day: date) -> int:
-    """The first calendar year of the school year a holiday starting on ``day`` belongs to.
-
-    Holidays are filed by their start: a summer holiday starting in July 2027 ends the
-    school year 2026-2027, a herfstvakantie in October 2027 opens 2027-2028.
-    """
-    return day.year if day.month >= _SCHOOL_YEAR_FIRST_MONTH else day.year - 1
-
-
-def school_year_label(start_year: int) -> str:
-    """``2026`` -> ``"2026-2027"``, the form of the data file and of Dutch school papers."""
-    return f"{start_year}-{start_year + 1}"
-
-
-def parse_school_year(text: str) -> int:
-    """The first year of a school year written as ``2026-2027``, ``2026/27`` or ``2026``.
-
-    Raises:
-        CalendarError: not a school year, or the two years do not follow each other.
-    """
-    match = re.fullmatch(r"\s*(\d{4})\s*(?:[-/]\s*(\d{2}|\d{4}))?\s*", text)
-    if match is None:
-        raise CalendarError(f"not a school year: {text!r} (write e.g. 2026-2027)")
-    first = int(match[1])
-    if match[2] is not None and int(match[2]) % 100 != (first + 1) % 100:
-        raise CalendarError(f"not a school year: {text!r} (the years must follow each other)")
-    return first
-
-
-_REGION_WORDS: Mapping[str, Region] = {
-    "noord": Region.NOORD,
-    "north": Region.NOORD,
-    "no": Region.NOORD,
-    "midden": Region.MIDDEN,
-    "middle": Region.MIDDEN,
-    "central": Region.MIDDEN,
-    "centre": Region.MIDDEN,
-    "center": Region.MIDDEN,
-    "mi": Region.MIDDEN,
-    "zuid": Region.ZUID,
-    "south": Region.ZUID,
-    "zu": Region.ZUID,
-}
-_KIND_WORDS: Mapping[str, HolidayKind] = {
-    "herfst": HolidayKind.HERFST,
-    "autumn": HolidayKind.HERFST,
-    "fall": HolidayKind.HERFST,
-    "kerst": HolidayKind.KERST,
-    "christmas": HolidayKind.KERST,
-    "xmas": HolidayKind.KERST,
-    "voorjaar": HolidayKind.VOORJAAR,
-    "voorjaars": HolidayKind.VOORJAAR,
-    "krokus": HolidayKind.VOORJAAR,
-    "carnaval": HolidayKind.VOORJAAR,
-    "carnavals": HolidayKind.VOORJAAR,
-    "spring": HolidayKind.VOORJAAR,
-    "mei": HolidayKind.MEI,
-    "may": HolidayKind.MEI,
-    "zomer": HolidayKind.ZOMER,
-    "summer": HolidayKind.ZOMER,
-}
-
-
-def parse_region(text: str) -> Region:
-    """A region from what a coordinator types: ``zuid``, ``Regio Zuid``, ``south``, ``ZU``.
-
-    Raises:
-        CalendarError: not one of the three regions.
-    """
-    word = _fold(text)
-    for prefix in ("regio", "region"):
-        if word.startswith(prefix) and word != prefix:
-            word = word.removeprefix(prefix)
-    region = _REGION_WORDS.get(word)
-    if region is None:
-        raise CalendarError(f"unknown region {text!r}: use noord, midden or zuid")
-    return region
-
-
-def parse_holiday_kind(text: str) -> HolidayKind:
-    """A holiday from ``herfst``, ``Herfstvakantie``, ``autumn holiday``, ``carnaval`` etc.
-
-    Raises:
-        CalendarError: not one of the five school holidays.
-    """
-    word = _fold(text)
-    for suffix in ("vakantie", "holidays", "holiday", "break"):
-        if word.endswith(suffix) and word != suffix:
-            word = word.removesuffix(suffix)
-            break
-    kind = _KIND_WORDS.get(word)
-    if kind is None:
-        raise CalendarError(
-            f"unknown school holiday {text!r}: use herfst, kerst, voorjaar, mei or zomer"
-        )
-    return kind
-
-
-def weeks_before(day: date, *, n: int) -> date:
-    """The same weekday ``n`` weeks earlier (``n`` may be 0); plain date arithmetic."""
-    if n < 0:
-        raise CalendarError(f"weeks_before needs n >= 0, got {n}")
-    return day - timedelta(weeks=n)
-
-
-# Common other spellings, folded (see ``_fold``), to the name in municipalities.csv.
-_MUNICIPALITY_ALIASES: Mapping[str, str] = {
-    "denbosch": "'s-Hertogenbosch",
-    "hertogenbosch": "'s-Hertogenbosch",
-    "sgravenhage": "Den Haag",
-    "thehague": "Den Haag",
-    "nuenen": "Nuenen c.a.",
-    "nuenengerwenennederwetten": "Nuenen c.a.",
-    "dantumadiel": "Dantumadeel",
-    "tytsjerksteradiel": "Tietjerksteradeel",
-    "defryskemarren": "De Friese Meren",
-    "zuidwestfriesland": "Súdwest-Fryslân",
-    "noordoostfriesland": "Noardeast-Fryslân",
-}
-# Abbreviations people add to tell two municipalities apart, e.g. "Bergen (NH)", "Bergen (L.)".
-_PROVINCE_WORDS: Mapping[str, tuple[str, ...]] = {
-    "Drenthe": ("dr",),
-    "Flevoland": ("fl",),
-    "Fryslân": ("fr", "fries", "friesland"),
-    "Gelderland": ("ge", "gld", "gl"),
-    "Groningen": ("gr", "gn"),
-    "Limburg": ("li", "l", "lb", "lim"),
-    "Noord-Brabant": ("nb", "br", "brabant"),
-    "Noord-Holland": ("nh",),
-    "Overijssel": ("ov",),
-    "Utrecht": ("ut", "u"),
-    "Zeeland": ("ze", "z", "zl"),
-    "Zuid-Holland": ("zh",),
-}
-_QUALIFIED = re.compile(r"^(?P<name>.+?)\s*\((?P<province>[^()]+)\)\s*$")
-
-
-def find_municipalities(name: str, *, province: str | None = None) -> tuple[Municipality, ...]:
-    """The municipalities called ``name`` (ignoring case, accents, spaces and dashes).
-
-    Accepts common other spellings ("Den Bosch", "'s-Gravenhage") and a province to
-    tell namesakes apart, either as ``province`` or in the name: "Bergen (NH)",
-    "Bergen (L.)", "Bergen Limburg". Usually one match; none when unknown, two for
-    "Bergen" without a province.
-    """
-    index = _municipality_index()
-    text = name.strip()
-    if province is None and (match := _QUALIFIED.match(text)):
-        text, province = match["name"], match["province"]
-    key = _municipality_key(text)
-    found = index.get(key, ())
-    if not found and province is None and " " in text:
-        head, _, tail = text.rpartition(" ")
-        if _province_matches(tail, candidates=index.get(_municipality_key(head), ())):
-            found, province = index[_municipality_key(head)], tail
-    if province is not None:
-        found = tuple(m for m in found if _is_province(province, of=m))
-    return found
-
-
-def region_for_municipality(name: str, *, province: str | None = None) -> Region | None:
-    """The school region of a municipality, e.g. "Tilburg" -> zuid.
-
-    Returns None when the name is unknown, names two municipalities (give the
-    province) or the municipality is split over two regions (Altena, Montferland,
-    Neder-Betuwe, De Ronde Venen): then the team must name its region itself.
-    """
-    found = find_municipalities(name, province=province)
-    return found[0].region if len(found) == 1 else None
-
-
-def _municipality_key(name: str) -> str:
-    key = _fold(name)
-    if key.startswith("gemeente") and key != "gemeente":
-        key = key.removeprefix("gemeente")
-    alias = _MUNICIPALITY_ALIASES.get(key)
-    return _fold(alias) if alias is not None else key
-
-
-def _province_matches(text: str, *, candidates: Iterable[Municipality]) -> bool:
-    return any(_is_province(text, of=m) for m in candidates)
-
-
-def _is_province(text: str, *, of: Municipality) -> bool:
-    word = _fold(text)
-    return word == _fold(of.province) or word in _PROVINCE_WORDS.get(of.province, ())
-
-
-def _fold(text: str) -> str:
-    """Lower case, no accents, letters and digits only: "'s-Hertogenbosch" -> "shertogenbosch"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if char.isalnum())
-
-
-@cache
-def _municipality_index() -> Mapping[str, tuple[Municipality, ...]]:
-    index: dict[str, tuple[Municipality, ...]] = {}
-    for line, record in _read_csv(MUNICIPALITIES_FILE, header=("name", "province", "region")):
-        try:
-            regions = tuple(Region(value) for value in record["region"].split("|"))
-        except ValueError as error:
-            raise CalendarError(f"{MUNICIPALITIES_FILE.name}:{line}: {error}") from error
-        municipality = Municipality(
-            name=record["name"], province=record["province"], regions=regions
-        )
-        key = _fold(municipality.name)
-        index[key] = (*index.get(key, ()), municipality)
-    return index
 
 
 _HolidayKey = tuple[Region, int, HolidayKind]
@@ -583,7 +316,7 @@ def _packaged_calendar() -> SchoolCalendar:
 
 def _read_holidays(path: Path) -> Iterator[Holiday]:
     header = ("school_year", "region", "kind", "start", "end")
-    for line, record in _read_csv(path, header=header):
+    for line, record in read_csv(path, header=header):
         try:
             start, end = date.fromisoformat(record["start"]), date.fromisoformat(record["end"])
             item = Holiday(
@@ -598,14 +331,6 @@ def _read_holidays(path: Path) -> Iterator[Holiday]:
         if school_year_of(start) != item.school_year:
             raise CalendarError(f"{path.name}:{line}: {start} is not in {record['school_year']}")
         yield item
-
-
-def _read_csv(path: Path, *, header: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != header:
-            raise CalendarError(f"{path.name}: expected columns {header}, got {reader.fieldnames}")
-        yield from enumerate(reader, start=2)
 
 
 def _days_off_by_law(years: range) -> frozenset[date]:

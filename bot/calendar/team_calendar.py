@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.calendar.school_calendar import (
+from bot.calendar.school_calendar import SchoolCalendar
+from bot.calendar.vocabulary import (
     CalendarError,
     HolidayKind,
     Region,
-    SchoolCalendar,
     parse_holiday_kind,
     parse_region,
 )

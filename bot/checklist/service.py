@@ -13,8 +13,9 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.checklist.results import ChecklistResults, round_name
-from conversations.checklist.flow import ChecklistFlow, deadline_text
+from bot.checklist.results import ChecklistResults
+from conversations.checklist.flow import ChecklistFlow
+from conversations.checklist.naming import deadline_text, round_name
 from conversations.checklist.prompts import dm, go_buttons
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Destination, Outbound

@@ -8,21 +8,22 @@ holiday dates are only advice, so a school can set its own dates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.calendar.deadline import SCHOOL_TZ
+from bot.calendar.data_files import SOURCE_ATTRIBUTION
+from bot.calendar.municipalities import region_for_municipality
 from bot.calendar.planner import SETTING_RANGES, PlanSettings
-from bot.calendar.school_calendar import (
-    SOURCE_ATTRIBUTION,
+from bot.calendar.team_calendar import days_for, override_key
+from bot.calendar.vocabulary import (
     CalendarError,
     HolidayKind,
     parse_holiday_kind,
     parse_region,
-    region_for_municipality,
     school_year_of,
 )
-from bot.calendar.team_calendar import days_for, override_key
+from bot.commands.common import Reply
+from bot.commands.parse import arg_words
+from conversations.core.clock import SCHOOL_TZ
 from conversations.core.i18n import Catalogue
 from conversations.core.text_input import parse_bounded_int, quote
 from storage.quickscan.records import Team
@@ -31,18 +32,6 @@ from storage.schedule.store import Ping, PingStatus
 
 UPCOMING_PINGS = 8
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """The answer to a settings command, and whether it changed anything.
-
-    A change is announced in the team channel; a refusal or usage hint goes only
-    to the person who typed the command.
-    """
-
-    text: str
-    changed: bool
 
 
 def set_region(*, store: Store, team: Team, text: str, texts: Catalogue) -> Reply:
@@ -145,7 +134,7 @@ def describe_planning(*, team: Team, texts: Catalogue) -> str:
 
 def set_planning(*, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue) -> Reply:
     """``planning ronde1_weken 4`` or ``planning standaard``; the reply shows the result."""
-    if len(args) == 1 and args[0].lower() in {"standaard", "default"}:
+    if len(args) == 1 and args[0].lower() in arg_words("default"):
         updated = store.update_team(key=team.key, plan_settings={})
         return Reply(describe_planning(team=updated, texts=texts), changed=True)
     names = ", ".join(PlanSettings.names())

@@ -1,4 +1,4 @@
-"""``/quickscan checklist ...`` in the team channel: binding teachers, running rounds.
+"""``/quickscan checklist ...`` in the team channel and the checklist DM, as routes.
 
 * ``/quickscan checklist`` (anyone): bind yourself as a teacher of this team; the
   bot explains the rest in your DM, where pupils and scores stay.
@@ -11,6 +11,11 @@ Mistakes and help go only to the person who typed (ephemeral); announcements and
 results to the channel, which never sees a pupil label or a per-teacher figure.
 Arguments are hostile input: the round number is read as ASCII digits (``²`` is
 not 2), and an unknown word is quoted back bounded, never whole.
+
+The router's middleware (``bot.core.middleware``) creates the team and checks the
+coordinator from each route's flags, so the handlers here start from a filled-in
+:class:`~bot.core.context.EventContext`. The words after ``checklist`` come from
+the catalogue (``conversations.checklist.words``).
 """
 
 from __future__ import annotations
@@ -21,77 +26,95 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.calendar.deadline import DeadlineError, looks_like_date, parse_deadline
-from bot.checklist.results import COARSE_FLOOR, ChecklistResults, round_name
+from bot.checklist.aggregate import COARSE_FLOOR
+from bot.checklist.export import ChecklistExportRenderer
+from bot.checklist.results import ChecklistResults
 from bot.checklist.service import ChecklistService, default_checklist
-from bot.commands.parse import CHECKLIST_START_WORDS, parse_command
-from bot.core.roles import ensure_team_for
-from conversations.checklist.flow import ChecklistFlow, deadline_text
+from bot.commands.parse import CHECKLIST_START_WORDS, Sub
+from bot.core.context import EventContext
+from bot.core.router import Route
+from conversations.checklist.flow import ChecklistFlow
+from conversations.checklist.naming import deadline_text, round_name
 from conversations.checklist.prompts import dm, go_buttons
+from conversations.checklist.words import TeamWord, team_words
 from conversations.core.clock import Clock
-from conversations.core.i18n import Catalogue
-from conversations.core.messages import Destination, Inbound, Outbound
+from conversations.core.messages import Outbound, Where
 from conversations.core.text_input import parse_bounded_int, quote
 from conversations.instrument import Checklist, Quickscan
 from storage.checklist.lifecycle import school_year_of
 from storage.checklist.records import ROUND_NUMBERS
 from storage.checklist.store import ChecklistStore
-from storage.keys import TeamKey
+from storage.quickscan.records import Team
 from storage.quickscan.store import Store
 
 _LOG = logging.getLogger(__name__)
 
-_START = CHECKLIST_START_WORDS  # the words that also found a team (bot/commands.py)
-_CLOSE = frozenset({"sluit", "close", "afsluiten"})
-_STATUS = frozenset({"status", "stand"})
-_HELP = frozenset({"help", "hulp"})
+
+def _first_word(ctx: EventContext) -> str | None:
+    """The word after ``checklist`` of a checklist command in the team channel, else None.
+
+    "" for ``/quickscan checklist`` alone (bind); None when the event is no such command.
+    """
+    command = ctx.command
+    if ctx.event.where is not Where.TEAM or command is None or command.sub is not Sub.CHECKLIST:
+        return None
+    return command.args[0].lower() if command.args else ""
+
+
+def _manages(word: str) -> bool:
+    """Whether the word is one of the coordinator's: opening or closing a round."""
+    return word in CHECKLIST_START_WORDS or word in team_words(TeamWord.CLOSE)
+
+
+def _team(ctx: EventContext) -> Team:
+    """The team, filled in by the middleware for routes that need one.
+
+    Raises:
+        LookupError: The route ran without the team middleware (a wiring mistake).
+    """
+    if ctx.team is None:
+        raise LookupError("the checklist's team routes need the team middleware")
+    return ctx.team
 
 
 class ChecklistCommands:
     """Executes ``/quickscan checklist`` commands against the checklist service."""
 
     def __init__(
-        self,
-        *,
-        store: Store,
-        checklists: ChecklistStore,
-        service: ChecklistService,
-        flow: ChecklistFlow,
-        clock: Clock,
+        self, *, checklists: ChecklistStore, service: ChecklistService, flow: ChecklistFlow
     ) -> None:
-        self._store = store
         self._checklists = checklists
         self._service = service
         self._flow = flow
-        self._clock = clock
 
-    def handle(self, event: Inbound) -> list[Outbound]:
-        """One ``/quickscan checklist ...`` message in, replies out."""
-        key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-        team = ensure_team_for(store=self._store, event=event, now=self._clock.now())
-        texts = Catalogue(team.locale)
-        args = parse_command(event.text).args  # after the word 'checklist'
+    def everyone(self, ctx: EventContext) -> list[Outbound]:
+        """Bind, status, help, or an unknown word: what any member may type."""
+        texts = ctx.texts
+        args = ctx.command.args if ctx.command is not None else ()
         if not args:
-            return self._bind(event, key, texts)
-        word, rest = args[0].lower(), args[1:]
-        if word in _STATUS:
-            return self._status(event, key, texts, min_respondents=team.min_respondents)
-        if word in _HELP:
-            return [_private(event, texts.t("checklist.team_help"))]
-        if word not in _START | _CLOSE:
-            return [_private(event, texts.t("checklist.team_unknown", word=quote(args[0])))]
-        if not self._may_manage(event, key):
-            return [_private(event, texts.t("cmd.not_coordinator"))]
-        if word in _START:
-            return self._start(event, key, texts, rest)
-        replies = self._service.close_round(team=key, now=self._clock.now())
-        return replies or [_private(event, texts.t("checklist.close_none"))]
+            return self._bind(ctx)
+        word = args[0].lower()
+        if word in team_words(TeamWord.STATUS):
+            return self._status(ctx)
+        if word in team_words(TeamWord.HELP):
+            return [ctx.private(texts.t("checklist.team_help"))]
+        return [ctx.private(texts.t("checklist.team_unknown", word=quote(args[0])))]
 
-    def _bind(self, event: Inbound, key: TeamKey, texts: Catalogue) -> list[Outbound]:
+    def manage(self, ctx: EventContext) -> list[Outbound]:
+        """Open or close a round (the coordinator check ran before)."""
+        args = ctx.command.args if ctx.command is not None else ()
+        if args and args[0].lower() in CHECKLIST_START_WORDS:
+            return self._start(ctx, args[1:])
+        replies = self._service.close_round(team=ctx.key, now=ctx.now)
+        return replies or [ctx.private(ctx.texts.t("checklist.close_none"))]
+
+    def _bind(self, ctx: EventContext) -> list[Outbound]:
+        texts = ctx.texts
         teacher, created = self._checklists.bind_teacher(
-            key=key,
-            user=event.sender.user,
-            display_name=event.sender.display_name,
-            now=self._clock.now(),
+            key=ctx.key,
+            user=ctx.user,
+            display_name=ctx.event.sender.display_name,
+            now=ctx.now,
         )
         view = self._flow.view(teacher)
         lines = [
@@ -113,58 +136,54 @@ class ChecklistCommands:
                 ),
             ]
         return [
-            _private(event, texts.t("checklist.bound_ack")),
+            ctx.private(texts.t("checklist.bound_ack")),
             dm(teacher, "\n".join(lines), buttons=go_buttons(view)),
         ]
 
-    def _start(
-        self, event: Inbound, key: TeamKey, texts: Catalogue, args: tuple[str, ...]
-    ) -> list[Outbound]:
-        now = self._clock.now()
+    def _start(self, ctx: EventContext, args: tuple[str, ...]) -> list[Outbound]:
+        texts, now = ctx.texts, ctx.now
         number = (
             parse_bounded_int(args[0], low=min(ROUND_NUMBERS), high=max(ROUND_NUMBERS))
             if args
             else None
         )
         if number is None:
-            return [_private(event, texts.t("checklist.start_usage"))]
+            return [ctx.private(texts.t("checklist.start_usage"))]
         deadline = None
         for arg in args[1:]:
             if not looks_like_date(arg):
-                return [_private(event, texts.t("checklist.start_usage"))]
+                return [ctx.private(texts.t("checklist.start_usage"))]
             try:
                 deadline = parse_deadline(arg, now=now)
             except DeadlineError as error:
-                return [_private(event, texts.t(f"start.deadline_{error}", text=quote(arg)))]
-        school_year = school_year_of(now)
-        current = self._checklists.current_round(key=key)
+                return [ctx.private(texts.t(f"start.deadline_{error}", text=quote(arg)))]
+        current = self._checklists.current_round(key=ctx.key)
         if current is not None:
             return [
-                _private(
-                    event, texts.t("checklist.start_other_open", round=round_name(current, texts))
+                ctx.private(
+                    texts.t("checklist.start_other_open", round=round_name(current, texts))
                 )
             ]
         replies = self._service.open_round(
-            team=key,
+            team=ctx.key,
             number=number,
-            school_year=school_year,
+            school_year=school_year_of(now),
             deadline=deadline,
             now=now,
-            opened_by=event.sender.user,
+            opened_by=ctx.user,
         )
         if not replies:
-            return [_private(event, texts.t("checklist.start_exists", number=number))]
+            return [ctx.private(texts.t("checklist.start_exists", number=number))]
         _LOG.info("checklist: round %d opened by a coordinator", number)
         return replies
 
-    def _status(
-        self, event: Inbound, key: TeamKey, texts: Catalogue, *, min_respondents: int
-    ) -> list[Outbound]:
-        round_ = self._service.current_round(team=key)
-        bound = len(self._checklists.teachers(key=key))
+    def _status(self, ctx: EventContext) -> list[Outbound]:
+        texts = ctx.texts
+        round_ = self._service.current_round(team=ctx.key)
+        bound = len(self._checklists.teachers(key=ctx.key))
         if round_ is None:
-            return [_private(event, texts.t("checklist.status_none", teachers=bound))]
-        progress = self._service.progress(team=key)
+            return [ctx.private(texts.t("checklist.status_none", teachers=bound))]
+        progress = self._service.progress(team=ctx.key)
         text = texts.t(
             "checklist.status",
             round=round_name(round_, texts),
@@ -172,34 +191,90 @@ class ChecklistCommands:
             teachers=bound,
             started=sum(1 for p in progress if p.complete > 0),
             finished=sum(1 for p in progress if p.finished),
-            minimum=max(min_respondents, COARSE_FLOOR),
+            minimum=max(_team(ctx).min_respondents, COARSE_FLOOR),
         )
-        return [Outbound(destination=Destination.team_channel(team=key.team), text=text)]
-
-    def _may_manage(self, event: Inbound, key: TeamKey) -> bool:
-        """Coordinators, and the platform's own channel administrators."""
-        return event.sender_is_admin or self._store.is_coordinator(key=key, user=event.sender.user)
+        return [ctx.to_channel(text)]
 
 
-def _private(event: Inbound, text: str) -> Outbound:
-    return Outbound(
-        destination=Destination.ephemeral(team=event.team, user=event.sender.user), text=text
-    )
+class ChecklistTeamRoute:
+    """``/quickscan checklist [status|help|...]``: what any member may type in the channel."""
+
+    needs_team = True
+    coordinator_only = False
+    replans = False
+
+    def __init__(self, *, commands: ChecklistCommands) -> None:
+        self._commands = commands
+
+    def check(self, ctx: EventContext) -> bool:
+        """A checklist command whose word is not the coordinator's."""
+        word = _first_word(ctx)
+        return word is not None and not _manages(word)
+
+    def handle(self, ctx: EventContext) -> list[Outbound]:
+        """Bind, status, help, or say the word is unknown."""
+        return self._commands.everyone(ctx)
+
+
+class ChecklistManageRoute:
+    """``/quickscan checklist start 1|2 [deadline]`` and ``... sluit``: coordinators only."""
+
+    needs_team = True
+    coordinator_only = True
+    replans = False
+
+    def __init__(self, *, commands: ChecklistCommands) -> None:
+        self._commands = commands
+
+    def check(self, ctx: EventContext) -> bool:
+        """A checklist command that opens or closes a round."""
+        word = _first_word(ctx)
+        return word is not None and _manages(word)
+
+    def handle(self, ctx: EventContext) -> list[Outbound]:
+        """Open or close the round."""
+        return self._commands.manage(ctx)
+
+
+class ChecklistDmRoute:
+    """The teacher's checklist DM, while it is the checklist's (see ``ChecklistFlow.claims``)."""
+
+    needs_team = False
+    coordinator_only = False
+    replans = False
+
+    def __init__(self, *, flow: ChecklistFlow) -> None:
+        self._flow = flow
+
+    def check(self, ctx: EventContext) -> bool:
+        """A DM event that the checklist flow claims."""
+        return ctx.event.where is Where.DM and self._flow.claims(ctx.event)
+
+    def handle(self, ctx: EventContext) -> list[Outbound]:
+        """Hand the event to the flow."""
+        return self._flow.handle(ctx.event)
 
 
 @dataclass(frozen=True, slots=True)
 class ChecklistParts:
-    """The checklist's three faces, sharing one store, instrument and results builder.
+    """The checklist's faces, sharing one store, instrument and results builder.
 
     Attributes:
         service: Rounds: what the scheduler and coordinators call.
         flow: The teacher's DM conversation.
         commands: ``/quickscan checklist ...`` in the team channel.
+        team_routes: The team-channel routes (anyone's, and the coordinator's).
+        dm_route: The DM route; it goes before the quickscan walkthrough's.
+        export_renderer: Makes ``CHECKLIST_EXPORT`` attachments at delivery
+            (register it in ``bot.delivery.attachments``).
     """
 
     service: ChecklistService
     flow: ChecklistFlow
     commands: ChecklistCommands
+    team_routes: tuple[Route, ...]
+    dm_route: Route
+    export_renderer: ChecklistExportRenderer
 
 
 def build_checklist(
@@ -209,17 +284,27 @@ def build_checklist(
     clock: Clock,
     output_dir: Path,
 ) -> ChecklistParts:
-    """Wire the checklist on the engine's store, so ``Engine.__init__`` stays short."""
+    """Wire the checklist on the engine's store, so the engine's builder stays short."""
     checklists = ChecklistStore(engine=store.engine, cipher=store.cipher)
     checklist = default_checklist(instruments)
     results = ChecklistResults(checklists=checklists, checklist=checklist, output_dir=output_dir)
     flow = ChecklistFlow(
-        store=store, checklists=checklists, checklist=checklist, results=results, clock=clock
+        store=store, checklists=checklists, checklist=checklist, exports=results, clock=clock
     )
     service = ChecklistService(
         store=store, checklists=checklists, checklist=checklist, flow=flow, results=results
     )
-    commands = ChecklistCommands(
-        store=store, checklists=checklists, service=service, flow=flow, clock=clock
+    commands = ChecklistCommands(checklists=checklists, service=service, flow=flow)
+    return ChecklistParts(
+        service=service,
+        flow=flow,
+        commands=commands,
+        team_routes=(
+            ChecklistManageRoute(commands=commands),
+            ChecklistTeamRoute(commands=commands),
+        ),
+        dm_route=ChecklistDmRoute(flow=flow),
+        export_renderer=ChecklistExportRenderer(
+            checklists=checklists, checklist=checklist, output_dir=output_dir
+        ),
     )
-    return ChecklistParts(service=service, flow=flow, commands=commands)

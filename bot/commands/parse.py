@@ -1,14 +1,19 @@
 """Parsing of ``/quickscan <sub>`` in the team channel.
 
-Dutch subcommands are canonical; English aliases map to the same command so a
-team can use either without configuration.
+Dutch subcommands are canonical; the words for each (Dutch, English, and any
+locale added later) come from the catalogue (``locale/<locale>.words.toml``), so a
+team can use either language without configuration.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+
+from conversations.quickscan.words import words_of
 
 
 class Sub(enum.StrEnum):
@@ -34,46 +39,27 @@ class Sub(enum.StrEnum):
     VERGEET_MIJ = "vergeet-mij"
 
 
-ALIASES: dict[str, Sub] = {
-    "start": Sub.START,
-    "begin": Sub.START,
-    "status": Sub.STATUS,
-    "stand": Sub.STATUS,
-    "sluit": Sub.SLUIT,
-    "close": Sub.SLUIT,
-    "afsluiten": Sub.SLUIT,
-    "help": Sub.HELP,
-    "hulp": Sub.HELP,
-    "coordinator": Sub.COORDINATOR,
-    "coördinator": Sub.COORDINATOR,
-    "minimum": Sub.MINIMUM,
-    "min": Sub.MINIMUM,
-    "taal": Sub.TAAL,
-    "language": Sub.TAAL,
-    "export": Sub.EXPORT,
-    "exporteer": Sub.EXPORT,
-    "grafiek": Sub.GRAFIEK,
-    "chart": Sub.GRAFIEK,
-    "drempel": Sub.DREMPEL,
-    "drempels": Sub.DREMPEL,
-    "threshold": Sub.DREMPEL,
-    "thresholds": Sub.DREMPEL,
-    "checklist": Sub.CHECKLIST,
-    "regio": Sub.REGIO,
-    "region": Sub.REGIO,
-    "gemeente": Sub.GEMEENTE,
-    "municipality": Sub.GEMEENTE,
-    "vakantie": Sub.VAKANTIE,
-    "holiday": Sub.VAKANTIE,
-    "kalender": Sub.KALENDER,
-    "calendar": Sub.KALENDER,
-    "planning": Sub.PLANNING,
-    "schedule": Sub.PLANNING,
-    "mijn-gegevens": Sub.MIJN_GEGEVENS,
-    "my-data": Sub.MIJN_GEGEVENS,
-    "vergeet-mij": Sub.VERGEET_MIJ,
-    "forget-me": Sub.VERGEET_MIJ,
-}
+def sub_words(sub: Sub) -> frozenset[str]:
+    """The words that name ``sub``, in every locale (catalogue ``words.command.<name>``)."""
+    return words_of(f"words.command.{sub.name.lower()}")
+
+
+def arg_words(name: str) -> frozenset[str]:
+    """Words after a subcommand, in every locale (catalogue ``words.arg.<name>``)."""
+    return words_of(f"words.arg.{name}")
+
+
+def _aliases() -> Mapping[str, Sub]:
+    """Every word to its subcommand; one word naming two subcommands is a catalogue error."""
+    table: dict[str, Sub] = {}
+    for sub in Sub:
+        for word in sub_words(sub):
+            if table.setdefault(word, sub) is not sub:
+                raise ValueError(f"{word!r} names both {table[word]} and {sub}")
+    return MappingProxyType(table)
+
+
+ALIASES: Mapping[str, Sub] = _aliases()
 
 COMMAND_WORD = "/quickscan"
 _COMMAND_RE = re.compile(r"^/quickscan(?:@\S+)?(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
@@ -107,8 +93,8 @@ def parse_command(text: str) -> Command:
     return Command(word=parts[0], sub=ALIASES.get(word), args=tuple(parts[1:]))
 
 
-# ``/quickscan checklist start 1`` opens a checklist round (bot/checklist_commands.py).
-CHECKLIST_START_WORDS = frozenset({"start", "begin", "open"})
+# ``/quickscan checklist start 1`` opens a checklist round (bot/commands/checklist.py).
+CHECKLIST_START_WORDS = arg_words("checklist_start")
 
 
 def starts_a_round(command: Command) -> bool:

@@ -1,46 +1,67 @@
 """The adapter-neutral engine: one entry point for every inbound event.
 
-Adapters call :meth:`Engine.handle` with a neutral :class:`Inbound` and deliver
-the returned :class:`Outbound` messages. The engine imports no adapter.
+Every event is handled in ONE unit of work (``storage.transactions``): the
+redelivery claim, the state it changes and an outbox row for every message it
+causes commit together, or not at all. What :meth:`Engine.handle` returns is
+already queued; the platform's dispatcher (:meth:`Engine.dispatcher`) sends it,
+in this process or another, after the commit. So an adapter calls ``handle``
+before it acknowledges the platform ("handled before acknowledged"), and a
+crash at any moment loses neither a state change nor a message it caused.
+
+Concurrency is the database's business, not a lock's: SQLite serialises writers
+with ``BEGIN IMMEDIATE``, PostgreSQL takes an advisory lock per team (team
+events) or per member (DM events), so events of different chats run side by side
+and one chat's events one after the other, across processes. The engine imports
+no adapter.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.calendar.reminders import Reminders
-from bot.calendar.team_calendar import days_for
-from bot.commands.checklist import build_checklist
 from bot.commands.parse import Sub, is_command, parse_command
-from bot.commands.privacy import build_privacy, is_privacy_command
-from bot.commands.team import TeamCommands
 from bot.core import input_guard
+from bot.core.builder import DEFAULT_INSTRUMENT, build_services
+from bot.core.context import EventContext
+from bot.core.joining import Joining
+from bot.core.notices import Notices
 from bot.core.ports import Roster, RosterUnavailableError
+from bot.core.prefetch import PrefetchingRoster
+from bot.delivery.api import Delivery, PlatformSender
+from bot.delivery.dispatcher import DEFAULT_LEASE, Dispatcher
+from bot.delivery.outbox import Outbox
 from bot.privacy.policy import RetentionPolicy
 from bot.privacy.retention import RetentionReport
-from bot.results.service import Results
 from conversations.core.clock import Clock
 from conversations.core.i18n import Catalogue
-from conversations.core.messages import Destination, Inbound, Outbound, Sender, Where
+from conversations.core.messages import Inbound, Outbound, Sender, Where
 from conversations.instrument import Checklist, Quickscan
-from conversations.quickscan.walkthrough import Walkthrough
 from storage.keys import TeamKey
-from storage.quickscan.records import RoundNotOpenError
 from storage.quickscan.store import Store
-from storage.schedule.store import ScheduleStore
+from storage.transactions import after_commit, unit_of_work
 
-DEFAULT_INSTRUMENT = "quickscan-po"
+__all__ = ["DEFAULT_INSTRUMENT", "Engine"]
+
+_LOG = logging.getLogger(__name__)
+NO_ORIGIN: Mapping[str, str] = {}
+
+
+def team_lock(key: TeamKey) -> str:
+    """The lock name serialising one team's events across processes."""
+    return f"team:{key.platform}:{key.workspace}:{key.team}"
+
+
+def member_lock(*, platform: str, workspace: str, user: str) -> str:
+    """The lock name serialising one member's DM events across processes."""
+    return f"member:{platform}:{workspace}:{user}"
 
 
 class Engine:
-    """Routes team-channel commands and DM conversation to their handlers.
-
-    Events are handled one at a time (a lock), so adapters running side by side in
-    threads (Slack socket mode beside Telegram polling) never interleave two steps
-    of one conversation.
-    """
+    """Runs every event, tick and ping through the router, one unit of work each."""
 
     def __init__(
         self,
@@ -53,157 +74,67 @@ class Engine:
         default_instrument: str = DEFAULT_INSTRUMENT,
         retention: RetentionPolicy | None = None,
     ) -> None:
-        quickscans = {
-            key: value for key, value in instruments.items() if isinstance(value, Quickscan)
-        }
-        if default_instrument not in quickscans:
-            raise ValueError(f"default instrument {default_instrument!r} is not a quickscan")
+        self._roster = PrefetchingRoster(roster=roster)
+        services = build_services(
+            store=store,
+            instruments=instruments,
+            roster=self._roster,
+            clock=clock,
+            output_dir=output_dir,
+            default_instrument=default_instrument,
+            retention=retention,
+        )
         self.store = store
         self._clock = clock
-        self._lock = threading.RLock()
-        policy = retention or RetentionPolicy()
-        self.walkthrough = Walkthrough(store=store, instruments=quickscans, clock=clock)
-        self.results = Results(
-            store=store, instruments=quickscans, clock=clock, output_dir=output_dir
-        )
-        self.team_commands = TeamCommands(
-            store=store,
-            instruments=quickscans,
-            roster=roster,
-            clock=clock,
-            walkthrough=self.walkthrough,
-            results=self.results,
-            default_instrument=default_instrument,
-            retention=policy,
-        )
-        # The checklist oudercontact; ``checklist`` is the round service the scheduler calls.
-        checklist = build_checklist(
-            store=store, instruments=instruments, clock=clock, output_dir=output_dir
-        )
-        self.checklist = checklist.service
-        self.checklist_flow = checklist.flow
-        self.checklist_commands = checklist.commands
-        # AVG: the retention job and the members' rights (bot/privacy.py).
-        privacy = build_privacy(
-            store=store,
-            snapshots=self.results,
-            output_dir=output_dir,
-            clock=clock,
-            policy=policy,
-        )
-        self.retention = privacy.retention
-        self.member_rights = privacy.rights
-        self.reminders = Reminders(
-            store=store,
-            schedule=ScheduleStore(engine=store.engine),
-            calendar_for=days_for,
-            checklist=self.checklist,
-            walkthrough=self.walkthrough,
-            results=self.results,
-            clock=clock,
-        )
+        self._services = services
+        self.walkthrough = services.walkthrough
+        self.results = services.results
+        self.checklist = services.checklist
+        self.reminders = services.reminders
+        self.retention = services.retention
+        self.renderers = services.renderers
+        self._outbox = Outbox(store=services.outbox, clock=clock)
+        self._notices = Notices(store=store)
+        self._joining = Joining(store=store, walkthrough=services.walkthrough)
+        self._dispatchers: dict[str, Dispatcher] = {}
+        self._senders: dict[str, PlatformSender] = {}
+
+    # ------------------------------------------------------------------ events
 
     def handle(self, event: Inbound) -> list[Outbound]:
-        """Process one event; every change is committed before this returns.
+        """Handle one event; what it returns is already committed to the outbox.
 
-        A delivery id seen before (a platform retry) is ignored, so a retried slash
-        command does not open two rounds and a retried click does not answer twice.
-
-        Every event is hostile input: text the bot cannot store or show is refused
-        here with a private answer (``bot.core.input_guard``), and any failure further on
-        is logged without content and answered privately, so one bad message (or a
+        A delivery id seen before (a platform retry) is ignored, so a retried
+        slash command does not open two rounds. Every event is hostile input: ids
+        no platform would send are dropped unanswered, text the bot cannot store
+        is refused privately (``bot.core.middleware``), a roster that cannot list
+        the team is answered privately in its own words, and any other failure is
+        logged without content and answered privately, so one bad message (or a
         database outage) never ends the process nor reaches the channel.
         """
-        with self._lock:
-            if not input_guard.identifiers_usable(event):
-                input_guard.log_dropped(event)
-                return []
-            try:
-                return self._screened(input_guard.with_clean_sender(event))
-            except RosterUnavailableError:
-                raise  # no failure of the event: the adapter tells the sender what to do
-            except Exception as error:  # the catch-all: one event must never end the process
-                input_guard.log_failure(error, event)
-                return [input_guard.failure_reply(event, error)]
-
-    def _screened(self, event: Inbound) -> list[Outbound]:
-        """Ignore redeliveries, refuse unusable text, then route.
-
-        Redeliveries first: a platform retrying a refused message must not get the
-        sender a second refusal.
-        """
-        if event.event_id is not None and not self.store.claim_event(
-            platform=event.platform,
-            workspace=event.workspace,
-            event_id=event.event_id,
-            now=self._clock.now(),
-        ):
+        if not input_guard.identifiers_usable(event):
+            input_guard.log_dropped(event)
             return []
-        if input_guard.addressed(event):
-            reason = input_guard.refusal_key(event)
-            if reason is not None:
-                key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-                team = self.store.get_team(key=key) if event.team else None
-                texts = Catalogue(team.locale if team else "nl")
-                return [input_guard.refusal(event, key=reason, texts=texts)]
-        return self._route(event)
-
-    def tick(self) -> list[Outbound]:
-        """Plan every team and send the pings that are due (scheduler and console ``@clock``).
-
-        On the console this is also the daily retention job's clock: it runs once a
-        (simulated) day has passed since its last run.
-        """
-        with self._lock:
-            self.retention.run_if_due(now=self._clock.now())
-            self.reminders.replan_all()
-            return self.reminders.fire_due()
-
-    def run_retention(self) -> RetentionReport:
-        """Delete what is past its retention period (the scheduler's daily job)."""
-        with self._lock:
-            return self.retention.run(now=self._clock.now())
-
-    def fire_ping(self, *, ping_id: str) -> list[Outbound]:
-        """Send one planned ping if still due and useful (APScheduler's job)."""
-        with self._lock:
-            return self.reminders.fire(ping_id=ping_id)
-
-    def _route(self, event: Inbound) -> list[Outbound]:
-        if is_privacy_command(event.text):
-            # Before anything that creates a team or a coordinator: asking what is
-            # stored must not store anything. Works in the channel and in the DM.
-            return self.member_rights.handle(event)
-        if event.where is Where.DM:
-            if self.checklist_flow.claims(event):
-                return self.checklist_flow.handle(event)
-            if event.payload is None and is_command(event.text):
-                # A team command typed in private is no answer to the question on screen.
-                return [
-                    Outbound(
-                        destination=Destination.dm(team=event.team, user=event.sender.user),
-                        text=Catalogue().t("input.team_only"),
-                    )
-                ]
-            return self.walkthrough.handle(event)
-        if is_command(event.text):
-            if parse_command(event.text).sub is Sub.CHECKLIST:
-                return self.checklist_commands.handle(event)
-            replies = self.team_commands.handle(event)
-            # A new deadline, region or holiday date changes the plan at once.
-            self.reminders.replan(
-                key=TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
-            )
-            return replies
-        if event.payload is not None:
-            # Buttons only live in DMs; one pressed elsewhere is foreign or forged.
-            return [
-                Outbound(
-                    destination=Destination.ephemeral(team=event.team, user=event.sender.user),
-                    text=Catalogue().t("dm.invalid_button"),
+        event = input_guard.with_clean_sender(event)
+        key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+        if event.where is Where.TEAM:
+            locks = [team_lock(key)]
+        else:
+            user = event.sender.user
+            locks = [member_lock(platform=key.platform, workspace=key.workspace, user=user)]
+        try:
+            with self._members_first(event, key):
+                return self._commit(
+                    key=key,
+                    locks=locks,
+                    origin=event.origin,
+                    work=lambda: self._services.router.dispatch(self._context(event, key)),
                 )
-            ]
-        return []
+        except RosterUnavailableError as error:  # the team's platform would not list it
+            return self._answer(event, self.texts_for(key).t(error.key))
+        except Exception as error:  # the catch-all: one event must never end the process
+            input_guard.log_failure(error, event)
+            return self._answer(event, input_guard.failure_reply(event, error).text)
 
     def join(
         self,
@@ -214,75 +145,246 @@ class Engine:
         sender: Sender,
         event_id: str | None = None,
     ) -> list[Outbound]:
-        """A member opened a round's join link: invite them and send the intro DM.
+        """A member opened a round's join link: invite them and queue the intro DM.
 
         Opening the link proves the member can be reached again, so an earlier
         "unreachable" mark is lifted; a redelivered link (same ``event_id``) is ignored.
         """
-        with self._lock:
-            if not input_guard.usable_token(token):  # typed by hand after /start: hostile
-                found = None
-            else:
-                if event_id is not None and not self.store.claim_event(
-                    platform=platform,
-                    workspace=workspace,
-                    event_id=event_id,
-                    now=self._clock.now(),
-                ):
-                    return []
-                found = self.store.round_by_token(
-                    platform=platform, workspace=workspace, token=token
-                )
-            sender = input_guard.clean_sender(sender)
-            if found is None:
-                return [
-                    Outbound(
-                        destination=Destination.dm(team="", user=sender.user),
-                        text=Catalogue().t("join.unknown"),
-                    )
-                ]
-            key, round_ = found
-            try:
-                participation, _new = self.store.invite(
-                    key=key,
-                    round_id=round_.id,
-                    user=sender.user,
-                    display_name=sender.display_name,
-                    now=self._clock.now(),
-                )
-            except RoundNotOpenError:
-                return [
-                    Outbound(
-                        destination=Destination.dm(team=key.team, user=sender.user),
-                        text=Catalogue().t("dm.round_closed"),
-                    )
-                ]
-            if participation.unreachable_at is not None:
-                self.store.mark_reachable(key=participation.key, round_id=round_.id)
-            return [self.walkthrough.prompt_for(participation=participation)]
+        sender = input_guard.clean_sender(sender)
+        key = TeamKey(platform=platform, workspace=workspace, team="")
+        return self._commit(
+            key=key,
+            locks=[member_lock(platform=platform, workspace=workspace, user=sender.user)],
+            origin=NO_ORIGIN,
+            work=lambda: self._joining.join(
+                platform=platform,
+                workspace=workspace,
+                token=token,
+                sender=sender,
+                event_id=event_id,
+                now=self._now(),
+            ),
+        )
 
-    def report_unreachable(self, *, team: TeamKey, user: str) -> list[Outbound]:
-        """A DM to ``user`` failed for good: note it once and tell the round's opener.
+    # ------------------------------------------------------ the bot's own time
 
-        Adapters call this instead of retrying forever (a member left the channel
-        or blocked the bot). Nothing about answers is revealed, only that the
-        member could not be reached.
+    def tick(self) -> list[Outbound]:
+        """Plan every team and fire the pings that are due (scheduler and console ``@clock``).
+
+        On the console this is also the daily retention job's clock: it runs once a
+        (simulated) day has passed since its last run. Each team's planning and
+        each ping is a unit of work of its own, so one team never waits for all.
         """
-        with self._lock:
-            round_ = self.store.current_round(key=team)
-            if round_ is None:
-                return []
-            newly = self.store.mark_unreachable(
-                key=team.member(user), round_id=round_.id, now=self._clock.now()
+        now = self._now()
+        if self.retention.run_if_due(now=now) is not None:
+            self._purge_outbox()
+        self.replan_all()
+        messages: list[Outbound] = []
+        for ping in self.reminders.due():
+            messages += self.fire_ping(ping_id=ping.id)
+        return messages
+
+    def replan_all(self) -> None:
+        """Plan every team's pings again (at start, hourly, and on every tick)."""
+        for team in self.store.teams():
+            with unit_of_work(self.store.engine, locks=[team_lock(team.key)]):
+                self.reminders.replan(key=team.key)
+
+    def fire_ping(self, *, ping_id: str) -> list[Outbound]:
+        """Fire one planned ping if it is still due and useful (APScheduler's job).
+
+        The ping's claim and its messages commit together: a crash in between
+        leaves the ping pending, so it fires once after a restart; a second
+        process finds it claimed.
+        """
+        ping = self._services.schedule.get(ping_id=ping_id)
+        if ping is None:
+            return []
+        return self._commit(
+            key=ping.team,
+            locks=[team_lock(ping.team)],
+            origin=NO_ORIGIN,
+            work=lambda: self.reminders.fire(ping_id=ping_id),
+        )
+
+    def run_retention(self) -> RetentionReport:
+        """Delete what is past its retention period (the scheduler's daily job).
+
+        Not one unit of work: every step is an idempotent delete of its own, and
+        the WAL checkpoint at the end must run outside any transaction.
+        """
+        report = self.retention.run(now=self._now())
+        self._purge_outbox()
+        return report
+
+    def _purge_outbox(self) -> None:
+        """Delivered and failed outbox rows go after the event retention period."""
+        before = self.retention.policy.events_seen_before(self._now())
+        purged = self._services.outbox.purge(before=before)
+        _LOG.info("retention: %d finished outbox rows deleted", purged)
+
+    # ---------------------------------------------------------------- delivery
+
+    def dispatcher(
+        self, *, sender: PlatformSender, workers: int = 8, lease: timedelta = DEFAULT_LEASE
+    ) -> Dispatcher:
+        """The dispatcher of ``sender``'s platform, registered so commits wake it.
+
+        Permanent failures are reported once (:meth:`report_undeliverable`) and a
+        moved chat takes its team along (:meth:`migrate_chat`). ``lease`` is how
+        long a claimed row waits after a crash before a restarted process sends
+        it: a single-process adapter that sends at once (the console) may keep it
+        short, so the rows of a killed run are not held up after its restart.
+        """
+        dispatcher = Dispatcher(
+            store=self._services.outbox,
+            sender=sender,
+            clock=self._clock,
+            renderers=self.renderers,
+            on_permanent=self._undeliverable,
+            on_migrated=self.migrate_chat,
+            workers=workers,
+            lease=lease,
+        )
+        self._dispatchers[sender.platform] = dispatcher
+        self._senders[sender.platform] = sender
+        return dispatcher
+
+    def _undeliverable(
+        self, *, platform: str, workspace: str, team: str, kind: str, user: str | None, reason: str
+    ) -> None:
+        self.report_undeliverable(
+            platform=platform, workspace=workspace, team=team, kind=kind, user=user, reason=reason
+        )
+
+    def report_undeliverable(
+        self, *, platform: str, workspace: str, team: str, kind: str, user: str | None, reason: str
+    ) -> list[Outbound]:
+        """A message will never arrive: note it and tell the coordinator, once.
+
+        Called by the dispatcher for a permanent failure (blocked, not in the
+        channel, user gone). A member's DM marks them unreachable for the round
+        and tells the round's opener; a team post that cannot be made tells the
+        coordinators how to fix it. The notice's dedupe key makes it once, however
+        many messages fail the same way. ``reason`` is a platform error code.
+        """
+        key = TeamKey(platform=platform, workspace=workspace, team=team)
+        _LOG.warning("a %s message could not be delivered (%s)", kind, reason)
+        if not team:
+            return []
+        return self._commit(
+            key=key,
+            locks=[team_lock(key)],
+            origin=NO_ORIGIN,
+            work=lambda: self._notices.undeliverable(
+                key=key, kind=kind, user=user, reason=reason, now=self._now()
+            ),
+        )
+
+    def migrate_chat(self, *, platform: str, workspace: str, old_team: str, new_team: str) -> None:
+        """A chat moved (a Telegram group became a supergroup): everything follows it.
+
+        The team (its rounds, settings, coordinators, plans) and every unsent
+        message move to the new chat id in one unit of work.
+        """
+        old = TeamKey(platform=platform, workspace=workspace, team=old_team)
+        new = TeamKey(platform=platform, workspace=workspace, team=new_team)
+        with unit_of_work(self.store.engine, locks=[team_lock(old), team_lock(new)]):
+            self.store.rename_team(key=old, new_team=new_team)
+            moved = self._services.outbox.retarget_team(
+                platform=platform, workspace=workspace, old_team=old_team, new_team=new_team
             )
-            participation = self.store.participation(key=team.member(user), round_id=round_.id)
-            if not newly or participation is None or user == round_.opened_by:
-                return []
-            settings = self.store.get_team(key=team)
-            texts = Catalogue(settings.locale if settings else "nl")
-            return [
-                Outbound(
-                    destination=Destination.dm(team=team.team, user=round_.opened_by),
-                    text=texts.t("dm.unreachable", name=participation.display_name),
-                )
-            ]
+            after_commit(self.store.engine, lambda: self._wake(platform))
+        _LOG.info("chat migrated: the team and %d unsent messages moved", moved)
+
+    def texts_for(self, key: TeamKey) -> Catalogue:
+        """The catalogue in the team's language (Dutch until the team chose one)."""
+        team = self.store.get_team(key=key) if key.team else None
+        return Catalogue(team.locale if team is not None else "nl")
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _commit(
+        self,
+        *,
+        key: TeamKey,
+        locks: Sequence[str],
+        origin: Mapping[str, str],
+        work: Callable[[], list[Outbound]],
+    ) -> list[Outbound]:
+        """Run ``work`` in one unit of work and queue its messages in the same one.
+
+        Returns the messages actually queued: one whose key was queued before (an
+        invitation, a result post, a notice already given) is left out. The
+        platform's dispatcher is woken only after the commit; before it, the rows
+        are not visible to it.
+        """
+        with unit_of_work(self.store.engine, locks=locks):
+            queued = self._queue(work(), key=key, origin=origin)
+            if queued:
+                after_commit(self.store.engine, lambda: self._wake(key.platform))
+        return queued
+
+    def _queue(
+        self, messages: list[Outbound], *, key: TeamKey, origin: Mapping[str, str]
+    ) -> list[Outbound]:
+        """Queue ``messages`` in order; a keyed one only if its key is new."""
+
+        def enqueue(batch: list[Outbound]) -> int:
+            return self._outbox.enqueue(
+                batch, platform=key.platform, workspace=key.workspace, origin=origin
+            )
+
+        if all(message.key is None for message in messages):
+            enqueue(messages)
+            return messages
+        # One at a time (still one transaction), to know which keyed ones were new.
+        return [message for message in messages if enqueue([message])]
+
+    def _answer(self, event: Inbound, text: str) -> list[Outbound]:
+        """Queue a private answer of the engine's own (a refusal, a failure notice).
+
+        When even that cannot be queued (the database is down), the notice goes
+        straight to the platform's sender, unqueued: the person must hear that
+        their message was not handled, and there is nothing else to lose.
+        """
+        reply = input_guard.private_reply(event, text)
+        key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
+        try:
+            return self._commit(key=key, locks=(), origin=event.origin, work=lambda: [reply])
+        except Exception as error:  # the outbox is in the database that just failed
+            input_guard.log_failure(error, event)
+            self._send_unqueued(event, reply)
+            return [reply]
+
+    def _send_unqueued(self, event: Inbound, reply: Outbound) -> None:
+        sender = self._senders.get(event.platform)
+        if sender is None:
+            return
+        delivery = Delivery(
+            outbox_id=0, workspace=event.workspace, message=reply, origin=event.origin, attempt=1
+        )
+        try:
+            sender.send(delivery)
+        except Exception as error:  # a notice that fails too is only logged
+            input_guard.log_failure(error, event)
+
+    def _members_first(self, event: Inbound, key: TeamKey) -> AbstractContextManager[None]:
+        """For ``/quickscan start``: the members, asked of the platform before the transaction."""
+        if event.where is Where.TEAM and parse_command(event.text).sub is Sub.START:
+            return self._roster.prefetched(team=key)
+        return nullcontext()
+
+    def _wake(self, platform: str) -> None:
+        dispatcher = self._dispatchers.get(platform)
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    def _context(self, event: Inbound, key: TeamKey) -> EventContext:
+        command = parse_command(event.text) if is_command(event.text) else None
+        return EventContext(
+            event=event, key=key, now=self._now(), texts=Catalogue(), command=command
+        )
+
+    def _now(self) -> datetime:
+        return self._clock.now()

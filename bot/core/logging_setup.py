@@ -16,8 +16,11 @@ colleague answered or which pupils a teacher registered. Three layers make sure:
   and a ready-made one (an f-string: the text itself holds the values) only up to
   its opening words, before the first character that could start a value.
 
-``configure_logging`` is called once at start by ``bot/cli.py``; the level comes
-from ``QUICKSCAN_LOG_LEVEL`` (default INFO) and records go to stderr.
+``configure_logging`` is called once at start by ``adapters/startup/cli.py``, for
+every adapter alike; the level comes from ``QUICKSCAN_LOG_LEVEL`` (default INFO),
+records go to stderr, one line each: text by default, or one JSON object per line
+with ``QUICKSCAN_LOG_FORMAT=json`` (python-json-logger) for a log collector. Both
+formats show the same content-free message (:func:`safe_record`).
 """
 
 from __future__ import annotations
@@ -34,10 +37,18 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from pythonjsonlogger.json import JsonFormatter
+
 LEVEL_ENV = "QUICKSCAN_LOG_LEVEL"
 DEFAULT_LEVEL = "INFO"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMAT_ENV = "QUICKSCAN_LOG_FORMAT"
+FORMATS = ("text", "json")
+# The JSON fields: the record's level, logger and safe message, plus "time" (UTC, ISO
+# 8601) and, when there is one, the scrubbed "exc_info". Never a record's extras.
+JSON_FIELDS = ("levelname", "name", "message")
+JSON_NAMES = {"levelname": "level", "name": "logger"}
 
 # The lowest level each library may log at, whatever QUICKSCAN_LOG_LEVEL says, and why.
 LIBRARY_CAPS: Mapping[str, int] = {
@@ -72,18 +83,33 @@ class LogConfigError(ValueError):
     """QUICKSCAN_LOG_LEVEL names no level; the message says which values are allowed."""
 
 
-def level_from_environ(environ: Mapping[str, str]) -> str:
-    """The configured level name (``QUICKSCAN_LOG_LEVEL``, any case), INFO when unset.
+def level_from_environ(environ: Mapping[str, str], *, default: str = DEFAULT_LEVEL) -> str:
+    """The configured level name (``QUICKSCAN_LOG_LEVEL``, any case), ``default`` when unset.
 
     Raises:
         LogConfigError: the variable holds something else than a level name.
     """
     raw = environ.get(LEVEL_ENV, "").strip().upper()
     if not raw:
-        return DEFAULT_LEVEL
+        return default
     if raw not in LEVELS:
         shown = raw[:20] if raw.isascii() and raw.isprintable() else "?"
         raise LogConfigError(f"{LEVEL_ENV} must be one of {', '.join(LEVELS)}, not {shown!r}")
+    return raw
+
+
+def format_from_environ(environ: Mapping[str, str]) -> str:
+    """The configured format (``QUICKSCAN_LOG_FORMAT``, any case): "text" when unset.
+
+    Raises:
+        LogConfigError: the variable holds something else than a format name.
+    """
+    raw = environ.get(FORMAT_ENV, "").strip().lower()
+    if not raw:
+        return FORMATS[0]
+    if raw not in FORMATS:
+        shown = raw[:20] if raw.isascii() and raw.isprintable() else "?"
+        raise LogConfigError(f"{FORMAT_ENV} must be one of {', '.join(FORMATS)}, not {shown!r}")
     return raw
 
 
@@ -119,21 +145,30 @@ class LibraryCap(logging.Filter):
         return not library or record.levelno >= LIBRARY_CAPS[library]
 
 
-class PrivateFormatter(logging.Formatter):
+class _Scrubbing(logging.Formatter):
+    """What both formatters print of an error: its types and frames, never its message."""
+
+    def formatException(self, ei: Any) -> str:  # named by the base class: base name
+        """Exception types and stack frames, never an exception's message."""
+        _type, error, _tb = ei
+        if not isinstance(error, BaseException):
+            return ""
+        return scrubbed_traceback(error)
+
+    def formatStack(self, stack_info: str) -> str:  # named by the base class: base name
+        """Stack info is code locations and code lines only: shown as it is."""
+        return stack_info
+
+
+class PrivateFormatter(_Scrubbing):
     """The one formatter: ids and error types, never content. See the module docstring."""
 
     def __init__(self) -> None:
         super().__init__(fmt=FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        """The line for ``record``, formatted from a copy with the message made safe.
-
-        A copy, because other handlers may have cached the full exception text on
-        the record itself (``exc_text``), which must not be reused here.
-        """
-        shown = logging.makeLogRecord(record.__dict__)
-        shown.msg, shown.args, shown.exc_text = self.safe_message(record), None, None
-        return super().format(shown)
+        """The line for ``record``, formatted from a safe copy (:func:`safe_record`)."""
+        return super().format(safe_record(record))
 
     @staticmethod
     def safe_message(record: logging.LogRecord) -> str:
@@ -171,16 +206,46 @@ class PrivateFormatter(logging.Formatter):
         except (TypeError, ValueError, KeyError):
             return f"{template} [arguments withheld]"
 
-    def formatException(self, ei: Any) -> str:  # named by the base class: base name
-        """Exception types and stack frames, never an exception's message."""
-        _type, error, _tb = ei
-        if not isinstance(error, BaseException):
-            return ""
-        return scrubbed_traceback(error)
 
-    def formatStack(self, stack_info: str) -> str:  # named by the base class: base name
-        """Stack info is code locations and code lines only: shown as it is."""
-        return stack_info
+class PrivateJsonFormatter(_Scrubbing, JsonFormatter):
+    """The same content-free record as :class:`PrivateFormatter`, as one JSON object.
+
+    Fields: ``time`` (UTC), ``level``, ``logger``, ``message`` and, for an error,
+    ``exc_info`` (types and frames only). A record's extras are never written: a
+    library's ``extra=`` may hold a request body.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(fmt=list(JSON_FIELDS), rename_fields=dict(JSON_NAMES), timestamp="time")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The JSON line for ``record``, from a safe copy (:func:`safe_record`)."""
+        return super().format(safe_record(record))
+
+
+def safe_record(record: logging.LogRecord) -> logging.LogRecord:
+    """A new record with ``record``'s place and time and its message made safe.
+
+    New, because other handlers may have cached the full exception text on the
+    record itself (``exc_text``), which must not be reused, and because only the
+    standard attributes are copied: extras added by whoever logged are left behind.
+    """
+    shown = logging.LogRecord(
+        name=record.name,
+        level=record.levelno,
+        pathname=record.pathname,
+        lineno=record.lineno,
+        msg=PrivateFormatter.safe_message(record),
+        args=None,
+        exc_info=record.exc_info,
+        func=record.funcName,
+        sinfo=record.stack_info,
+    )
+    shown.created, shown.msecs = record.created, record.msecs
+    shown.relativeCreated = record.relativeCreated
+    shown.thread, shown.threadName = record.thread, record.threadName
+    shown.process, shown.processName = record.process, record.processName
+    return shown
 
 
 def scrubbed_traceback(error: BaseException) -> str:
@@ -232,15 +297,18 @@ class _Withheld:
     __repr__ = __str__
 
 
-def logging_config(*, level: str) -> dict[str, Any]:
+def logging_config(*, level: str, form: str = FORMATS[0]) -> dict[str, Any]:
     """The ``dictConfig`` of the bot: one stderr handler, library caps, our formatter."""
     if level not in LEVELS:
         raise LogConfigError(f"unknown log level {level!r}")
+    if form not in FORMATS:
+        raise LogConfigError(f"unknown log format {form!r}")
+    formatter = PrivateJsonFormatter if form == "json" else PrivateFormatter
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"library_cap": {"()": LibraryCap}},
-        "formatters": {"private": {"()": PrivateFormatter}},
+        "formatters": {"private": {"()": formatter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -257,18 +325,25 @@ def logging_config(*, level: str) -> dict[str, Any]:
     }
 
 
-def configure_logging(*, environ: Mapping[str, str], stream: TextIO | None = None) -> str:
+def configure_logging(
+    *, environ: Mapping[str, str], stream: TextIO | None = None, default_level: str = DEFAULT_LEVEL
+) -> str:
     """Install the set-up at start; returns the level in force.
 
     Args:
-        environ: Where ``QUICKSCAN_LOG_LEVEL`` is read.
+        environ: Where ``QUICKSCAN_LOG_LEVEL`` and ``QUICKSCAN_LOG_FORMAT`` are read.
         stream: Where records go (tests); stderr by default.
+        default_level: The level when the variable is unset: INFO for a bot
+            process; the console passes WARNING, because there stderr shares the
+            terminal with the conversation, where a line per printed message
+            ("delivered") would only be in the way.
 
     Raises:
-        LogConfigError: ``QUICKSCAN_LOG_LEVEL`` is not a level name.
+        LogConfigError: ``QUICKSCAN_LOG_LEVEL`` is not a level name, or
+            ``QUICKSCAN_LOG_FORMAT`` not a format name.
     """
-    level = level_from_environ(environ)
-    config = logging_config(level=level)
+    level = level_from_environ(environ, default=default_level)
+    config = logging_config(level=level, form=format_from_environ(environ))
     if stream is not None:
         config["handlers"]["stderr"]["stream"] = stream
     logging.config.dictConfig(config)

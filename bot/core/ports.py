@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from conversations.core.messages import Outbound, Sender
+from conversations.core.messages import Sender
 from storage.keys import TeamKey
-
-log = logging.getLogger(__name__)
 
 
 class RosterUnavailableError(RuntimeError):
     """A platform would not list a team's members (the bot is not in the channel).
 
-    Raised by a roster inside ``Engine.handle``; the engine lets it through (it is
-    no failure of the event) so the adapter can tell the person what to do, in
-    the platform's own words (Slack: invite the bot to the channel first).
+    Raised by a roster inside ``Engine.handle``. It is no failure of the event:
+    the engine rolls the event back (nothing started) and answers the sender
+    privately with the catalogue text ``key``, which says what to do in the
+    platform's own words (Slack: invite the bot to the channel first), so no
+    adapter needs a special case.
     """
+
+    def __init__(self, *, key: str) -> None:
+        super().__init__(f"roster unavailable ({key})")
+        self.key = key
 
 
 class Roster(Protocol):
@@ -54,45 +57,17 @@ class RosterRegistry:
 
 
 class PlatformRunner(Protocol):
-    """A platform adapter's main loop (Slack socket mode / HTTP, Telegram polling)."""
+    """A platform adapter's main loop (Slack socket mode / HTTP, Telegram polling).
+
+    Messages nobody asked for (scheduled pings) need no entry here any more: they
+    are outbox rows like every other message, sent by the platform's dispatcher
+    (``Engine.dispatcher``), which the runner starts and stops with its loop.
+    """
 
     def run_forever(self) -> None:
-        """Serve until stopped; blocking."""
+        """Take events and deliver until stopped; blocking."""
         ...
 
     def stop(self) -> None:
-        """Ask the loop to end (from another thread or a signal handler)."""
+        """Stop taking events, let the sends in flight finish (from another thread)."""
         ...
-
-    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
-        """Send messages nobody asked for (scheduled pings) to ``team``'s platform."""
-        ...
-
-
-class Deliverers:
-    """One delivery function per platform, for messages nobody asked for (pings).
-
-    Replies to an event go back through the adapter that received it; scheduled
-    pings have no event, so each adapter registers how it delivers for a team.
-    """
-
-    def __init__(self) -> None:
-        self._deliver: dict[str, Callable[[TeamKey, Sequence[Outbound]], None]] = {}
-
-    def register(
-        self, *, platform: str, deliver: Callable[[TeamKey, Sequence[Outbound]], None]
-    ) -> None:
-        """Make ``deliver`` send messages for teams on ``platform``."""
-        self._deliver[platform] = deliver
-
-    def deliver(self, team: TeamKey, messages: Sequence[Outbound]) -> None:
-        """Send ``messages`` for ``team``; dropped (logged) when its platform is not running."""
-        deliver = self._deliver.get(team.platform)
-        if deliver is None:
-            log.warning(
-                "no adapter delivers for platform %s; %d messages dropped",
-                team.platform,
-                len(messages),
-            )
-            return
-        deliver(team, messages)

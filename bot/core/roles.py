@@ -22,9 +22,10 @@ def ensure_team_for(*, store: Store, event: Inbound, now: datetime) -> Team:
 
     A team first met through ``help`` has no coordinator yet; the first person to
     start a round there (where no admins are named) becomes its coordinator. The
-    engine handles one event at a time, so "no coordinator yet" cannot change
-    between the check and the insert within a process; two processes racing would
-    at worst both name their starter, who both started a round.
+    engine handles a team's events one at a time, in every process (each in a
+    transaction holding the team's lock: ``BEGIN IMMEDIATE`` on SQLite, an advisory
+    lock on PostgreSQL), so "no coordinator yet" cannot change between the check
+    and the insert, and a failed start rolls the founding back with it.
     """
     key = TeamKey(platform=event.platform, workspace=event.workspace, team=event.team)
     founder = founder_of(event)

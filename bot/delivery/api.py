@@ -98,7 +98,12 @@ class PlatformSender(Protocol):
     platform: str
 
     def limits(self, delivery: Delivery) -> Sequence[Limit]:
-        """The buckets this send takes a token from (chat, group, workspace, method)."""
+        """The buckets this send takes a token from (chat, group, workspace, method).
+
+        Asked right before each :meth:`send`, with the same delivery (its
+        attachment already rendered), so an upload can name another method's
+        bucket than a plain post.
+        """
         ...
 
     def send(self, delivery: Delivery) -> SendResult:

@@ -30,8 +30,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 if TYPE_CHECKING:
+    from bot.results.distribution import Distribution
     from bot.results.labels import Label
-    from bot.results.merge import Distribution, TeamResult
+    from bot.results.team_result import TeamResult
     from conversations.core.i18n import Catalogue
     from conversations.instrument import Quickscan, ScaleOption
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.results.labels import Label
-from bot.results.merge import FactorResult, ItemResult, TeamResult
+from bot.results.team_result import FactorResult, ItemResult, TeamResult
 from conversations.instrument import Factor, Quickscan
 
 MAX_PRIORITIES = 3

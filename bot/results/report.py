@@ -7,10 +7,9 @@ console, Slack and Telegram all show the same priorities and lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from bot.results.merge import TeamResult
 from bot.results.priorities import Suggestions, suggest
+from bot.results.team_result import TeamResult
 from bot.results.trend import FactorChange
 from conversations.instrument import Quickscan
 
@@ -24,27 +23,27 @@ class TeamReport:
         result: The merged answers (anonymity thresholds already applied).
         suggestions: Priorities and the discuss / investigate lists.
         trend: Per factor change since the previous round (empty if none).
-        chart: The diverging bar chart PNG, when one was drawn.
+
+    The chart is no part of it: the post carries it as an attachment, drawn from
+    the snapshot when the post is delivered (bot/results/files.py).
     """
 
     instrument: Quickscan
     result: TeamResult
     suggestions: Suggestions
     trend: tuple[FactorChange, ...]
-    chart: Path | None
 
 
 def build_report(
     *,
     instrument: Quickscan,
     result: TeamResult,
-    chart: Path | None,
     trend: tuple[FactorChange, ...] = (),
 ) -> TeamReport:
     """Derive the suggestions from a merged result.
 
     ``trend`` is the change since the previous round as frozen in the round's
-    snapshot (bot/snapshot.py), never recomputed: a later settings change must not
+    snapshot (bot/results/snapshot.py), never recomputed: a later settings change must not
     alter what a closed round showed.
     """
     return TeamReport(
@@ -52,5 +51,4 @@ def build_report(
         result=result,
         suggestions=suggest(instrument=instrument, result=result),
         trend=trend,
-        chart=chart,
     )

@@ -1,25 +1,28 @@
 """Team results of closed rounds: the post, the chart and the export, from the snapshot.
 
-A round's result is computed once, when it closes, and frozen (bot/snapshot.py,
+A round's result is computed once, when it closes, and frozen (bot/results/snapshot.py,
 ``storage.results.store``): the close post, ``grafiek``, ``export`` and the next
 round's trend all render that snapshot. A later change of the minimum or the
 thresholds therefore never opens or alters a closed round, and the result
 outlives the individual answers that retention deletes.
+
+Charts and exports are not drawn here: a message carries an attachment that the
+delivery renders from the snapshot when it sends it (bot/results/files.py), so
+the messages are decided, and queued, in the transaction that closes the round.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import replace
 
 from bot.results.anonymity import Tier, comparison_minimum, difference, fingerprints_of
-from bot.results.chart import factor_chart, item_chart
-from bot.results.export import export_workbook
+from bot.results.files import chart_attachment, export_attachment
 from bot.results.labels import LabelRules
-from bot.results.merge import Downgrade, TeamResult, merge, open_answers_of
+from bot.results.merge import merge, open_answers_of
 from bot.results.report import TeamReport, build_report
 from bot.results.snapshot import RoundSnapshot
+from bot.results.team_result import Downgrade, TeamResult
 from bot.results.text import render_report
 from bot.results.trend import FactorChange, compare
 from conversations.core.clock import Clock
@@ -37,11 +40,14 @@ from storage.quickscan.records import (
 from storage.quickscan.store import Store
 from storage.results.store import ResultStore, member_identity
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+def result_key(round_id: int) -> str:
+    """The outbox de-duplication key of a round's result post: it is posted once."""
+    return f"result:{round_id}"
 
 
 class Results:
-    """Builds what a closed round shows: text, chart and spreadsheet."""
+    """Decides what a closed round shows: the post, and which chart or spreadsheet."""
 
     def __init__(
         self,
@@ -49,13 +55,11 @@ class Results:
         store: Store,
         instruments: Mapping[str, Quickscan],
         clock: Clock,
-        output_dir: Path,
     ) -> None:
         self._store = store
         self._snapshots = ResultStore(engine=store.engine)
         self._instruments = instruments
         self._clock = clock
-        self._output_dir = output_dir
 
     def latest_closed(self, *, key: TeamKey) -> Round | None:
         """The team's most recently closed round of any quickscan."""
@@ -69,8 +73,10 @@ class Results:
     def result_messages(self, *, team: Team, round_: Round) -> list[Outbound]:
         """The headline post (with the chart) and its details, for the team channel.
 
-        Called right after the round closed: the snapshot is taken now, with the
-        team's settings of this moment, unless another process already took it.
+        Called right after the round closed, in the same transaction: the snapshot
+        is taken now, with the team's settings of this moment, unless another
+        process already took it. The post is keyed by the round, so it is queued
+        once however often a close is retried.
         """
         texts = Catalogue(team.locale)
         instrument = self._instruments[round_.instrument_id]
@@ -84,21 +90,20 @@ class Results:
                 responses=self._store.submitted_answers(key=team.key, round_id=round_.id),
                 questions=snapshot.open_shown,
             )
-        chart = None
-        if result.itemised:
-            chart = factor_chart(
-                result=result,
-                instrument=instrument,
-                path=self._path(team.key, round_, "factoren.png"),
-                texts=texts,
-            )
         report = build_report(
-            instrument=instrument,
-            result=result,
-            chart=chart,
-            trend=snapshot.changes(current=result),
+            instrument=instrument, result=result, trend=snapshot.changes(current=result)
         )
-        return [self._post(team, report, texts)]
+        post = self._post(team, report, texts)
+        if result.itemised:
+            chart = chart_attachment(
+                key=team.key,
+                round_id=round_.id,
+                instrument_id=instrument.id,
+                locale=texts.locale,
+                per_item=False,
+            )
+            post = replace(post, attachment=chart)
+        return [replace(post, key=result_key(round_.id))]
 
     def chart_message(self, *, team: Team, round_: Round, per_item: bool) -> Outbound | None:
         """A chart for the team channel, or None unless the round has exact figures."""
@@ -106,39 +111,40 @@ class Results:
         if not result.itemised:
             return None
         texts = Catalogue(team.locale)
-        draw = item_chart if per_item else factor_chart
-        name = "vragen.png" if per_item else "factoren.png"
-        path = draw(
-            result=result,
-            instrument=self._instruments[round_.instrument_id],
-            path=self._path(team.key, round_, name),
-            texts=texts,
-        )
         title_key = "chart.items_title" if per_item else "chart.factors_title"
         return Outbound(
             destination=Destination.team_channel(team=team.key.team),
             text=texts.t(title_key, respondents=result.respondents),
-            image=path,
+            attachment=chart_attachment(
+                key=team.key,
+                round_id=round_.id,
+                instrument_id=round_.instrument_id,
+                locale=texts.locale,
+                per_item=per_item,
+            ),
         )
 
     def export_message(self, *, team: Team, round_: Round, user: str) -> Outbound | None:
-        """The merged result as .xlsx, privately to ``user``; None unless exact."""
+        """The merged result as .xlsx, privately to ``user``; None unless exact.
+
+        The workbook is dated with this moment (the injected clock), not with the
+        moment the delivery happens to write it.
+        """
         result = self._frozen(team=team, round_=round_)
         if not result.itemised:
             return None
         texts = Catalogue(team.locale)
         instrument = self._instruments[round_.instrument_id]
-        path = export_workbook(
-            result=result,
-            instrument=instrument,
-            path=self._path(team.key, round_, "teamresultaat.xlsx"),
-            texts=texts,
-            generated_at=self._clock.now(),
-        )
         return Outbound(
             destination=Destination.dm(team=team.key.team, user=user),
             text=texts.t("export.sent", title=instrument.title),
-            file=path,
+            attachment=export_attachment(
+                key=team.key,
+                round_id=round_.id,
+                instrument_id=instrument.id,
+                locale=texts.locale,
+                generated_at=self._clock.now(),
+            ),
         )
 
     def ensure_snapshot(self, *, team: Team, round_: Round) -> None:
@@ -235,20 +241,14 @@ class Results:
         )
         return [self._snapshot(team=team, round_=other, at_close=False) for other in earlier]
 
-    def _post(self, team: Team, report: TeamReport, texts: Catalogue) -> Outbound:
+    @staticmethod
+    def _post(team: Team, report: TeamReport, texts: Catalogue) -> Outbound:
         headline, details = render_report(report=report, texts=texts)
         return Outbound(
             destination=Destination.team_channel(team=team.key.team),
             text=headline,
             details=details,
-            image=report.chart,
         )
-
-    def _path(self, key: TeamKey, round_: Round, name: str) -> Path:
-        folder = "-".join(
-            _UNSAFE.sub("_", part) for part in (key.platform, key.workspace, key.team)
-        )
-        return self._output_dir / folder / f"ronde-{round_.id}-{name}"
 
 
 def _downgrade(

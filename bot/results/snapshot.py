@@ -21,8 +21,9 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.results.anonymity import Fingerprints, Tier
+from bot.results.figures import figures
 from bot.results.labels import Label, LabelRules
-from bot.results.merge import TeamResult, figures
+from bot.results.team_result import TeamResult
 from bot.results.trend import FactorChange
 from conversations.instrument import Quickscan
 from storage.results.store import FINGERPRINTS

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.results.anonymity import EXACT_MINIMUM, Tier, comparison_minimum
+from bot.results.distribution import Distribution
 from bot.results.labels import Label
-from bot.results.merge import Distribution
 from bot.results.priorities import Priority
 from bot.results.report import TeamReport
 from bot.results.trend import FactorChange

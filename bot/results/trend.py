@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.results.labels import Label
-from bot.results.merge import TeamResult
+from bot.results.team_result import TeamResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 
-from bot.checklist.results import is_complete, round_name
+from conversations.checklist.naming import round_name
+from conversations.checklist.scale import is_complete
 from conversations.core.i18n import Catalogue
 from conversations.core.limits import check_payload
 from conversations.core.messages import Button, Destination, Outbound

@@ -1,9 +1,17 @@
-"""The injected clock: the one place that reads the wall clock."""
+"""The injected clock: the one place that reads the wall clock, and the school's time zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+SCHOOL_TZ = ZoneInfo("Europe/Amsterdam")
+"""Where the schools are: deadlines end at midnight and days are told in this zone.
+
+Moments are kept in UTC; conversations, commands and the calendar turn them into
+school days in this one zone, so they all agree on which day it is.
+"""
 
 
 class Clock(Protocol):

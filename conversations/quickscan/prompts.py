@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 
-from bot.results.merge import grade_item_id, open_item_id
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
-from conversations.instrument import Quickscan
+from conversations.instrument import Quickscan, grade_item_id, open_item_id
 from conversations.quickscan.payloads import Action, Verb
 from storage.quickscan.records import Participation, ParticipationState
 

@@ -12,14 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from bot.results.merge import grade_item_id, open_item_id
 from conversations.core.clock import Clock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Destination, Inbound, Outbound
 from conversations.core.text_input import OPEN_ANSWER_MAX_CHARS, parse_bounded_int
-from conversations.instrument import Quickscan
+from conversations.instrument import Quickscan, grade_item_id, open_item_id
 from conversations.quickscan.payloads import Action, Verb, decode
 from conversations.quickscan.prompts import Turn, dm, invitation, prompt
+from conversations.quickscan.words import normalise, words_of
 from storage.quickscan.records import (
     Participation,
     ParticipationState,
@@ -40,9 +40,13 @@ _VERBS_BY_STATE: dict[ParticipationState, frozenset[Verb]] = {
     S.REVIEW: frozenset({Verb.SEND, Verb.BACK, Verb.PAUSE}),
     S.SUBMITTED: frozenset({Verb.EDIT}),
 }
-# ASCII digits only: "wijzig ３" or "wijzig ²" is no jump (the typed text is
-# stripped and single-spaced before it is matched, so spacing does not matter).
-_JUMP_RE = re.compile(r"(?:wijzig|vraag|edit|question) ([0-9]{1,3})", re.ASCII)
+# "wijzig 12": a jump word of any locale, then ASCII digits only ("wijzig ３" or
+# "wijzig ²" is no jump). The typed text is normalised (words.normalise) first.
+_JUMP_RE = re.compile(
+    "(?:" + "|".join(re.escape(word) for word in sorted(words_of("words.nav.jump"))) + ")"
+    r" ([0-9]{1,3})",
+    re.ASCII,
+)
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
 
 
@@ -77,8 +81,13 @@ class Walkthrough:
         return self._handle_text(event)
 
     def invitation(self, *, participation: Participation, opened_by: str) -> Outbound:
-        """The intro DM sent when a round starts."""
-        return invitation(self._turn(participation), opened_by=opened_by)
+        """The intro DM sent when a round starts, keyed so it is queued once per member.
+
+        The key (round and member) makes the outbox skip a second copy, whatever
+        path would queue it again (a retried start, a restart mid fan-out).
+        """
+        message = invitation(self._turn(participation), opened_by=opened_by)
+        return replace(message, key=invitation_key(participation))
 
     def prompt_for(self, *, participation: Participation) -> Outbound:
         """What a member sees on (re)joining: the intro, or where they left off."""
@@ -229,6 +238,16 @@ class Walkthrough:
 # -------------------------------------------------------------------- helpers
 
 
+def invitation_key(participation: Participation) -> str:
+    """The outbox de-duplication key of a member's invitation to a round.
+
+    One participation per round and member, so its id names the pair as well as
+    the user id would, without putting a user id in a column that outlives the
+    message (``vergeet-mij`` must leave no trace of the member).
+    """
+    return f"invite:{participation.round_id}:{participation.id}"
+
+
 def _reply(event: Inbound, text: str) -> Outbound:
     """A DM reply to someone whose participation could not be identified."""
     return Outbound(destination=Destination.dm(team=event.team, user=event.sender.user), text=text)
@@ -250,7 +269,7 @@ def _refuse_open_answer(turn: Turn, answer: str) -> list[Outbound] | None:
 def _interpret(turn: Turn, text: str) -> Action | None:
     """Turn typed text into the action a button would have carried."""
     participation = turn.participation
-    word = " ".join(text.strip().lower().translate(_DASHES).split())
+    word = normalise(text.translate(_DASHES))
     state, position = participation.state, participation.position
 
     def act(verb: Verb, arg: int | None = None) -> Action:
@@ -371,14 +390,5 @@ def _edit(instrument: Quickscan, number: int | None) -> _Step | None:
 
 
 def _words(kind: str) -> frozenset[str]:
-    """Typed synonyms of the navigation buttons (Dutch and English)."""
-    return _SYNONYMS[kind]
-
-
-_SYNONYMS: dict[str, frozenset[str]] = {
-    "later": frozenset({"later", "pauze", "pause", "stop"}),
-    "back": frozenset({"vorige", "« vorige", "terug", "back", "previous", "« back"}),
-    "skip": frozenset({"overslaan", "sla over", "skip", "-", "nee", "no"}),
-    "send": frozenset({"versturen", "verstuur", "verzenden", "send", "submit", "klaar"}),
-    "edit": frozenset({"wijzig", "wijzigen", "aanpassen", "edit", "change"}),
-}
+    """Typed synonyms of a navigation button, in every locale (catalogue ``words.nav``)."""
+    return words_of(f"words.nav.{kind}")

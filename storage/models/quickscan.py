@@ -172,4 +172,3 @@ class RoundResultRow(Base):
     )
     snapshot: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-

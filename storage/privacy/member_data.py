@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import sessionmaker
 
 from storage.checklist.lifecycle import ERASED_USER
 from storage.keys import TeamKey
@@ -30,6 +29,7 @@ from storage.models.quickscan import (
 from storage.quickscan.queries import delete_participations, rowcount
 from storage.quickscan.records import RoundStatus
 from storage.quickscan.store import Store
+from storage.transactions import Sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class MemberData:
     def __init__(self, *, store: Store) -> None:
         """Use the store's engine, and its cipher (through ``Store.answers``) for open texts."""
         self._store = store
-        self._sessions = sessionmaker(bind=store.engine, expire_on_commit=False)
+        self._sessions = Sessions(store.engine)
 
     def export(self, *, platform: str, workspace: str, user: str) -> dict[str, object]:
         """Everything the quickscan tables hold about ``user``, JSON-serialisable.

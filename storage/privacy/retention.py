@@ -13,12 +13,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from storage.keys import TeamKey
 from storage.models.quickscan import ParticipationRow, ProcessedEventRow, RoundRow, TeamRow
 from storage.quickscan.queries import delete_participations, rowcount
 from storage.quickscan.records import RoundStatus
+from storage.transactions import Sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class RetentionStore:
     def __init__(self, *, engine: Engine) -> None:
         """Share the engine of an already migrated ``Store`` (``engine=store.engine``)."""
         self.engine = engine
-        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     def expired_rounds(self, *, closed_before: datetime) -> list[ExpiredRound]:
         """Closed rounds before ``closed_before`` that still hold participations.

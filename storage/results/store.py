@@ -21,11 +21,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from storage.keys import TeamKey
 from storage.models.quickscan import RoundResultRow, RoundRow, TeamRow
 from storage.quickscan.queries import dialect_insert, rowcount, team_filter
+from storage.transactions import Sessions
 
 FINGERPRINTS = "fingerprints"
 """Snapshot member: ``{"salt": hex, "hashes": [hex, ...], "forgotten": int}``."""
@@ -52,7 +52,7 @@ class ResultStore:
     def __init__(self, *, engine: Engine) -> None:
         """Wrap an engine whose schema is migrated (the store's engine)."""
         self._engine = engine
-        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     def save_if_absent(self, *, round_id: int, snapshot: str, now: datetime) -> bool:
         """Store a round's snapshot unless it has one; True if this call stored it.

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
 
 from storage.keys import TeamKey
 from storage.models.quickscan import TeamRow
 from storage.models.schedule import ScheduledPingRow
 from storage.quickscan.queries import team_filter
+from storage.transactions import Sessions
 
 
 class PingStatus(enum.StrEnum):
@@ -56,7 +56,7 @@ class ScheduleStore:
     """Plans, lists and claims pings; every claim is one conditional UPDATE."""
 
     def __init__(self, *, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = Sessions(engine)
 
     def sync(self, *, key: TeamKey, planned: Sequence[PlannedPing], now: datetime) -> None:
         """Make the team's future pending pings match the plan.
