@@ -6,7 +6,7 @@ Run it from the project root::
     python -m benchmarks.latency_slack --samples 100 --flood
     python -m benchmarks.latency_slack --database-url postgresql://user@host/throwaway
 
-The real Slack adapter runs in HTTP mode against the fake Slack (``tests/fake_slack``)
+The real Slack adapter runs in HTTP mode against the fake Slack (``tests/fakes/slack``)
 on a fresh SQLite file (or the given empty database), with rate limits no run
 reaches, so only head-of-line blocking shows. Members of a round answer
 questions by clicking in their DM, one click at a time, in turns; each click is
@@ -84,10 +84,11 @@ from pathlib import Path
 from typing import Any
 
 from adapters.slack.rates import SlackRates
+from benchmarks.latency_series import Figures, Series
 from bot.delivery.outbox import Outbox
 from conversations.core.messages import Destination, Outbound
 from tests.conftest import FakeClock
-from tests.fake_slack import CHANNEL, WORKSPACE, Message, SlackWorld, slack_world, wait_until
+from tests.fakes.slack import CHANNEL, WORKSPACE, Message, SlackWorld, slack_world, wait_until
 
 Button = dict[str, Any]
 
@@ -99,27 +100,6 @@ TAPPING = "one member tapping 10/s"
 FLOODING = "one member tapping flat out"
 QUESTIONS_PER_MEMBER = 48
 BUDGET_S = 0.25  # the issue's bound on a loaded p95 over the unloaded one
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Latencies in seconds."""
-
-    samples: Sequence[float]
-
-    def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile (``fraction`` 0.95 is the p95)."""
-        ordered = sorted(self.samples)
-        rank = min(max(1, math.ceil(fraction * len(ordered))), len(ordered))
-        return ordered[rank - 1]
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """One scenario's acks and edits."""
-
-    acks: Series
-    edits: Series
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Run it from the project root::
     python -m benchmarks.latency_telegram --samples 100
     python -m benchmarks.latency_telegram --database-url postgresql://user@host/throwaway
 
-The real Telegram adapter polls the fake Bot API (``tests/fake_telegram``) with
+The real Telegram adapter polls the fake Bot API (``tests/fakes/telegram``) with
 Telegram's own flood limits (one message a second per chat, twenty a minute per
 group, thirty a second overall) on a fresh SQLite file (or the given empty
 database). Thirty members of a round answer questions by pressing "++" in their
@@ -78,11 +78,12 @@ from functools import partial
 from pathlib import Path
 
 from adapters.telegram.settings import TelegramLimits
+from benchmarks.latency_series import Figures, Series
 from bot.delivery.outbox import Outbox
 from conversations.core.messages import Destination, Outbound
 from storage.delivery.outbox import OutboxStore
 from tests.conftest import FakeClock
-from tests.fake_telegram import (
+from tests.fakes.telegram import (
     BOT_ID,
     BotUnderTest,
     FakeMessage,
@@ -103,27 +104,6 @@ WAIT_S = 60.0
 BUDGET_S = 0.25  # the issue's bound on a loaded p95 over the unloaded one
 RATE_LIMITED = "429 on the team group"
 TAPPING = "one member tapping 10/s"
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    """Latencies in seconds."""
-
-    samples: Sequence[float]
-
-    def percentile(self, fraction: float) -> float:
-        """Nearest-rank percentile (``fraction`` 0.95 is the p95)."""
-        ordered = sorted(self.samples)
-        rank = min(max(1, math.ceil(fraction * len(ordered))), len(ordered))
-        return ordered[rank - 1]
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """Acks and edits of one series of presses."""
-
-    acks: Series
-    edits: Series
 
 
 @dataclass(frozen=True, slots=True)

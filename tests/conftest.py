@@ -1,8 +1,10 @@
-"""Shared fixtures: a real PostgreSQL server, fresh databases, a store and a clock.
+"""Shared fixtures: a real PostgreSQL server, fresh databases, a store, a clock, a testbot.
 
-Storage tests run against SQLite and PostgreSQL alike. The PostgreSQL server is
-started by the test set-up itself from the machine's ``initdb``/``pg_ctl`` (or
-taken from ``QUICKSCAN_TEST_POSTGRES_URL``), so no service has to be running.
+Storage tests run against SQLite and PostgreSQL alike, and so does ``testbot``: one
+engine that tests drive with ``say``/``press`` instead of building their own.
+The PostgreSQL server is started by the test set-up itself from the machine's
+``initdb``/``pg_ctl`` (or taken from ``QUICKSCAN_TEST_POSTGRES_URL``), so no service
+has to be running.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from storage.quickscan.store import Store
+from tests.testbot import MEMBERS, TestBot
 
 POSTGRES_URL_ENV = "QUICKSCAN_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "QUICKSCAN_REQUIRE_POSTGRES"
@@ -297,3 +300,26 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def testbot_members() -> tuple[str, ...]:
+    """The team's members for ``testbot``; a test module may override this fixture."""
+    return MEMBERS
+
+
+@pytest.fixture
+def testbot(
+    database_url: str, clock: FakeClock, tmp_path: Path, testbot_members: tuple[str, ...]
+) -> Iterator[TestBot]:
+    """One engine on a fresh database (SQLite and PostgreSQL), driven by ``say``/``press``."""
+    bot = TestBot.open(
+        database_url=database_url,
+        clock=clock,
+        output_dir=tmp_path / "output",
+        members=testbot_members,
+    )
+    try:
+        yield bot
+    finally:
+        bot.close()

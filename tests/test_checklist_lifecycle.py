@@ -7,6 +7,7 @@ and WAL bytes only make sense on SQLite, where the whole database is two files.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,12 +189,13 @@ def test_rotation_never_overwrites_a_step_changed_meanwhile(
 ) -> None:
     """A teacher saves a new step while the rotation runs: the new step survives.
 
-    Only PostgreSQL lets the two interleave: SQLite takes the write lock when a
-    transaction begins (``BEGIN IMMEDIATE``), so there the save simply waits until
-    the rotation has committed and cannot be overwritten by it.
+    PostgreSQL lets the two interleave. SQLite takes the write lock when a
+    transaction begins (``BEGIN IMMEDIATE``), so there the teacher's save (in its
+    own thread, as the running bot's would be) waits until the rotation has
+    committed, and must then still win.
     """
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers: a save cannot run inside the rotation")
+    serialised = database_url.startswith("sqlite")
+    savers: list[threading.Thread] = []
     old_key, new_key = generate_key(), generate_key()
     store, old = _open(database_url, FieldCipher(keys=[old_key]), clock)
     try:
@@ -205,22 +207,32 @@ def test_rotation_never_overwrites_a_step_changed_meanwhile(
         rotation = FieldCipher(keys=[new_key, old_key])
         reseal = rotation.rotate
 
+        def save() -> None:
+            live.save_entry(
+                teacher_id=ida.id,
+                round_id=round_.id,
+                pupil_id=pupil.id,
+                scores={},
+                step="Qznieuwe stap",
+                state=TeacherState.IDLE,
+                on_screen=None,
+                now=clock(),
+            )
+
         def teacher_saves_meanwhile(stored: str) -> str:
             if rotation.open(stored) == STEP:  # the rotation has read the old step
-                live.save_entry(
-                    teacher_id=ida.id,
-                    round_id=round_.id,
-                    pupil_id=pupil.id,
-                    scores={},
-                    step="Qznieuwe stap",
-                    state=TeacherState.IDLE,
-                    on_screen=None,
-                    now=clock(),
-                )
+                if serialised:
+                    savers.append(threading.Thread(target=save))
+                    savers[-1].start()
+                else:
+                    save()
             return reseal(stored)
 
         monkeypatch.setattr(rotation, "rotate", teacher_saves_meanwhile)
         ChecklistStore(engine=store.engine, cipher=rotation).rotate_keys()
+        for saver in savers:
+            saver.join(timeout=30)
+        assert len(savers) == (1 if serialised else 0)
 
         steps = live.class_round(teacher_id=ida.id, round_=round_).steps
         assert steps == {pupil.id: "Qznieuwe stap"}

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.engine import Engine
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
-from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import CONSOLE_TEAM, Console, make_console, texts_for
+from tests.testbot import TestBot
 
 NL = Catalogue("nl")
 MEMBERS = ("anna", "bram", "chris")
@@ -196,24 +195,6 @@ def _remove(
 # ------------------------------------------------------------------ Telegram
 
 
-class _Roster:
-    def members(self, *, team: TeamKey) -> list[Sender]:
-        return [Sender(user=name, display_name=name.title()) for name in MEMBERS]
-
-
-@pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock) -> Iterator[Engine]:
-    store = Store.open(url=f"sqlite:///{tmp_path / 'roles.sqlite3'}")
-    yield Engine(
-        store=store,
-        instruments=load_instruments(),
-        roster=_Roster(),
-        clock=clock,
-        output_dir=tmp_path,
-    )
-    store.close()
-
-
 def telegram(user: str, text: str, *, admin: bool = False) -> Inbound:
     return Inbound(
         platform="telegram",
@@ -231,25 +212,25 @@ def channel(replies: list[Outbound]) -> list[Outbound]:
     return [reply for reply in replies if reply.destination.kind is DestinationKind.TEAM]
 
 
-def test_on_telegram_the_admins_are_the_coordinators(engine: Engine) -> None:
+def test_on_telegram_the_admins_are_the_coordinators(testbot: TestBot) -> None:
     key = TeamKey(platform="telegram", workspace="bot1", team="-100")
-    engine.handle(telegram("bram", "/quickscan help"))
-    refused = engine.handle(telegram("bram", "/quickscan start"))
+    testbot.engine.handle(telegram("bram", "/quickscan help"))
+    refused = testbot.engine.handle(telegram("bram", "/quickscan start"))
     assert refused[0].text == NL.t("cmd.not_coordinator")
     assert channel(refused) == []
-    assert engine.store.coordinators(key=key) == []
-    allowed = engine.handle(telegram("anna", "/quickscan start", admin=True))
+    assert testbot.store.coordinators(key=key) == []
+    allowed = testbot.engine.handle(telegram("anna", "/quickscan start", admin=True))
     assert channel(allowed)
     # Admins manage without being named; nobody claimed the team.
-    assert engine.store.coordinators(key=key) == []
+    assert testbot.store.coordinators(key=key) == []
 
 
-def test_on_telegram_help_names_the_admins_while_nobody_is_named(engine: Engine) -> None:
-    shown = engine.handle(telegram("bram", "/quickscan help"))[0].text
+def test_on_telegram_help_names_the_admins_while_nobody_is_named(testbot: TestBot) -> None:
+    shown = testbot.engine.handle(telegram("bram", "/quickscan help"))[0].text
     assert f"Coördinatoren: {NL.t('help.admins_only')}\n" in shown
 
 
-def test_on_telegram_an_admin_starting_first_is_named_as_before(engine: Engine) -> None:
+def test_on_telegram_an_admin_starting_first_is_named_as_before(testbot: TestBot) -> None:
     key = TeamKey(platform="telegram", workspace="bot1", team="-100")
-    engine.handle(telegram("anna", "/quickscan start", admin=True))
-    assert engine.store.coordinators(key=key) == ["anna"]
+    testbot.engine.handle(telegram("anna", "/quickscan start", admin=True))
+    assert testbot.store.coordinators(key=key) == ["anna"]

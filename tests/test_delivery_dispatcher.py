@@ -33,7 +33,7 @@ from conversations.core.messages import (
 from storage.delivery.outbox import NewOutboxRow, OutboxStore
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
-from tests.delivery_fakes import PLATFORM, WORKSPACE, FakeSender, chat_of, monotonic_of
+from tests.fakes.delivery import PLATFORM, WORKSPACE, FakeSender, chat_of, monotonic_of
 
 ORIGIN = {"channel": "C-a", "ts": "1700000000.000100"}
 

@@ -18,7 +18,7 @@ from conversations.core.messages import Destination, Outbound
 from storage.delivery.outbox import OutboxStore
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
-from tests.delivery_fakes import (
+from tests.fakes.delivery import (
     HANG_GUARD_SECONDS,
     PLATFORM,
     WORKSPACE,

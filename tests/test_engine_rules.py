@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from bot.calendar.deadline import DeadlineError, parse_deadline
 from bot.commands.parse import Sub, parse_command
-from bot.core.engine import Engine
 from conversations.core.i18n import Catalogue, available_locales, catalogue_keys
 from conversations.core.limits import (
     CALLBACK_DATA_MAX_BYTES,
@@ -19,50 +17,15 @@ from conversations.core.limits import (
     check_payload,
     split_text,
 )
-from conversations.core.messages import Button, DestinationKind, Inbound, Outbound, Sender, Where
-from conversations.instrument import load_instruments
+from conversations.core.messages import Button, DestinationKind, Outbound, Where
 from conversations.quickscan.payloads import Action, Verb, decode
-from storage.keys import TeamKey
 from storage.quickscan.records import ParticipationState
-from storage.quickscan.store import Store
-from tests.conftest import FakeClock
-
-TEAM = TeamKey(platform="console", workspace="w1", team="t1")
-
-
-class Roster:
-    def __init__(self, *names: str) -> None:
-        self.names = names
-
-    def members(self, *, team: TeamKey) -> list[Sender]:
-        return [Sender(user=name, display_name=name.title()) for name in self.names]
+from tests.testbot import TestBot
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock) -> Iterator[Engine]:
-    store = Store.open(url=f"sqlite:///{tmp_path / 'rules.sqlite3'}")
-    yield Engine(
-        store=store,
-        instruments=load_instruments(),
-        roster=Roster("anna", "bram"),
-        clock=clock,
-        output_dir=tmp_path / "output",
-    )
-    store.close()
-
-
-def said(
-    user: str, text: str = "", *, where: Where = Where.DM, payload: str | None = None
-) -> Inbound:
-    return Inbound(
-        platform=TEAM.platform,
-        workspace=TEAM.workspace,
-        team=TEAM.team,
-        where=where,
-        sender=Sender(user=user, display_name=user),
-        text=text,
-        payload=payload,
-    )
+def testbot_members() -> tuple[str, ...]:
+    return ("anna", "bram")
 
 
 def dm_to(messages: list[Outbound], user: str) -> list[Outbound]:
@@ -73,98 +36,99 @@ def dm_to(messages: list[Outbound], user: str) -> list[Outbound]:
     ]
 
 
-def press(engine: Engine, user: str, message: Outbound, label: str) -> list[Outbound]:
-    (button,) = [b for b in message.buttons if b.label == label]
-    return engine.handle(said(user, payload=button.payload))
+def button(message: Outbound, label: str) -> str:
+    """The payload of the button labelled ``label`` on ``message``."""
+    (found,) = [b for b in message.buttons if b.label == label]
+    return found.payload
 
 
-def state_of(engine: Engine, user: str) -> tuple[ParticipationState, int, dict[str, str]]:
-    (participation,) = engine.store.active_participations(
-        platform=TEAM.platform, workspace=TEAM.workspace, user=user
+def state_of(bot: TestBot, user: str) -> tuple[ParticipationState, int, dict[str, str]]:
+    (participation,) = bot.store.active_participations(
+        platform=bot.team.platform, workspace=bot.team.workspace, user=user
     )
-    answers = engine.store.answers(participation_id=participation.id)
+    answers = bot.store.answers(participation_id=participation.id)
     return participation.state, participation.position, answers
 
 
-def start_round(engine: Engine) -> list[Outbound]:
-    return engine.handle(said("anna", "/quickscan start", where=Where.TEAM))
+def start_round(bot: TestBot) -> list[Outbound]:
+    return bot.say("anna", "/quickscan start", where=Where.TEAM)
 
 
-def test_buttons_walk_and_replace_the_previous_prompt(engine: Engine) -> None:
-    (intro,) = dm_to(start_round(engine), "bram")
-    (first,) = dm_to(press(engine, "bram", intro, "start"), "bram")
+def test_buttons_walk_and_replace_the_previous_prompt(testbot: TestBot) -> None:
+    (intro,) = dm_to(start_round(testbot), "bram")
+    (first,) = dm_to(testbot.press("bram", button(intro, "start")), "bram")
     assert "vraag 1 van 48" in first.text
     assert first.replace_previous
-    (second,) = dm_to(press(engine, "bram", first, "+"), "bram")
+    (second,) = dm_to(testbot.press("bram", button(first, "+")), "bram")
     assert "vraag 2 van 48" in second.text
-    assert state_of(engine, "bram") == (ParticipationState.ANSWERING, 1, {"q01": "+"})
+    assert state_of(testbot, "bram") == (ParticipationState.ANSWERING, 1, {"q01": "+"})
 
 
-def test_stale_button_changes_nothing(engine: Engine) -> None:
-    (intro,) = dm_to(start_round(engine), "bram")
-    (first,) = dm_to(press(engine, "bram", intro, "start"), "bram")
-    press(engine, "bram", first, "+")
-    before = state_of(engine, "bram")
-    replies = press(engine, "bram", first, "--")  # the question-1 button again
+def test_stale_button_changes_nothing(testbot: TestBot) -> None:
+    (intro,) = dm_to(start_round(testbot), "bram")
+    (first,) = dm_to(testbot.press("bram", button(intro, "start")), "bram")
+    testbot.press("bram", button(first, "+"))
+    before = state_of(testbot, "bram")
+    replies = testbot.press("bram", button(first, "--"))  # the question-1 button again
     assert "hoort bij een eerder bericht" in replies[0].text
     assert "vraag 2 van 48" in replies[1].text
-    assert state_of(engine, "bram") == before
+    assert state_of(testbot, "bram") == before
 
 
-def test_forged_payloads_change_nothing(engine: Engine) -> None:
-    (intro,) = dm_to(start_round(engine), "bram")
-    (first,) = dm_to(press(engine, "bram", intro, "start"), "bram")
-    before = state_of(engine, "bram")
+def test_forged_payloads_change_nothing(testbot: TestBot) -> None:
+    (intro,) = dm_to(start_round(testbot), "bram")
+    (first,) = dm_to(testbot.press("bram", button(intro, "start")), "bram")
+    before = state_of(testbot, "bram")
     bram_button = first.buttons[0].payload
     # Someone else pressing (or crafting) bram's button.
-    stolen = engine.handle(said("anna", payload=bram_button))
+    stolen = testbot.press("anna", bram_button)
     assert stolen[0].text == Catalogue().t("dm.invalid_button")
     for forged in ("qs:1:zz:0:0", "garbage", "qs:999999:a:0:0", "qs:1:a:0:99"):
-        replies = engine.handle(said("bram", payload=forged))
+        replies = testbot.press("bram", forged)
         assert replies[0].text in {
             Catalogue().t("dm.invalid_button"),
             Catalogue().t("dm.stale"),
         }
     # A button pressed in the team channel.
-    in_channel = engine.handle(said("bram", where=Where.TEAM, payload=bram_button))
+    in_channel = testbot.press("bram", bram_button, where=Where.TEAM)
     assert in_channel[0].destination.kind is DestinationKind.EPHEMERAL
-    assert state_of(engine, "bram") == before
+    assert state_of(testbot, "bram") == before
 
 
-def test_closed_round_buttons_answer_clearly(engine: Engine) -> None:
-    (intro,) = dm_to(start_round(engine), "bram")
-    (first,) = dm_to(press(engine, "bram", intro, "start"), "bram")
-    engine.handle(said("anna", "/quickscan sluit", where=Where.TEAM))
-    replies = press(engine, "bram", first, "+")
+def test_closed_round_buttons_answer_clearly(testbot: TestBot) -> None:
+    (intro,) = dm_to(start_round(testbot), "bram")
+    (first,) = dm_to(testbot.press("bram", button(intro, "start")), "bram")
+    testbot.say("anna", "/quickscan sluit", where=Where.TEAM)
+    replies = testbot.press("bram", button(first, "+"))
     assert replies[0].text == Catalogue().t("dm.round_closed")
 
 
-def test_team_chatter_is_ignored(engine: Engine) -> None:
-    assert engine.handle(said("bram", "goedemorgen allemaal", where=Where.TEAM)) == []
+def test_team_chatter_is_ignored(testbot: TestBot) -> None:
+    assert testbot.say("bram", "goedemorgen allemaal", where=Where.TEAM) == []
 
 
-def test_edit_jumps_to_a_question_and_returns_to_the_summary(engine: Engine) -> None:
-    start_round(engine)
-    engine.handle(said("bram", "start"))
+def test_edit_jumps_to_a_question_and_returns_to_the_summary(testbot: TestBot) -> None:
+    start_round(testbot)
+    testbot.say("bram", "start")
     for _ in range(48):
-        engine.handle(said("bram", "+"))
+        testbot.say("bram", "+")
     for grade in ("7", "8", "6"):
-        engine.handle(said("bram", grade))
-    engine.handle(said("bram", "Meer kennismakingsgesprekken"))
-    engine.handle(said("bram", "overslaan"))
-    review = engine.handle(said("bram", "overslaan"))
+        testbot.say("bram", grade)
+    testbot.say("bram", "Meer kennismakingsgesprekken")
+    testbot.say("bram", "overslaan")
+    review = testbot.say("bram", "overslaan")
     assert "Samenvatting" in review[-1].text
     assert "Meer kennismakingsgesprekken" in review[-1].text
-    sent = engine.handle(said("bram", "versturen"))
+    sent = testbot.say("bram", "versturen")
     assert "Bedankt" in sent[-1].text
-    jumped = engine.handle(said("bram", "wijzig 12"))
+    jumped = testbot.say("bram", "wijzig 12")
     assert "vraag 12 van 48" in jumped[-1].text
-    back_to_summary = engine.handle(said("bram", "--"))
+    back_to_summary = testbot.say("bram", "--")
     assert "Samenvatting" in back_to_summary[-1].text
-    state, _position, answers = state_of(engine, "bram")
+    state, _position, answers = state_of(testbot, "bram")
     assert state is ParticipationState.REVIEW
     assert answers["q12"] == "--"
-    counts = engine.store.round_counts(key=TEAM, round_id=1)
+    counts = testbot.store.round_counts(key=testbot.team, round_id=1)
     assert counts.finished == 1  # a reopened answer set keeps counting
 
 

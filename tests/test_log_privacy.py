@@ -35,8 +35,8 @@ from bot.core.logging_setup import (
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS, make_console
-from tests.fake_slack import CHANNEL, SlackTeam, slack_world
-from tests.fake_telegram import FakeTelegram, running_bot
+from tests.fakes.slack import CHANNEL, SlackTeam, slack_world
+from tests.fakes.telegram import FakeTelegram, running_bot
 
 SEPTEMBER = datetime(2026, 9, 28, 7, 0, tzinfo=UTC)
 OPEN_TEXT = "Zebrapadoverleg met de ouderraad 9731"

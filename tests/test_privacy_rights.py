@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
+from bot.delivery.codec import decode_body
 from conversations.core.messages import DestinationKind, Inbound, Outbound, Sender, Where
 from storage.checklist.store import ChecklistStore
+from storage.delivery.outbox import OutboxStore
 from storage.keys import TeamKey
 from storage.models.quickscan import RoundResultRow
 from storage.results.store import FINGERPRINTS, ResultStore, fingerprint, member_identity
@@ -275,3 +278,21 @@ def test_a_round_closed_before_snapshots_is_frozen_before_the_erasure(
     assert frozen["respondents"] == 5  # the member's answers are in, as in the close post
     assert frozen["legacy"] is True
     assert not _fingerprinted(console, round_id=closed.id, user=MEMBER)
+
+
+def test_messages_still_queued_for_a_forgotten_member_are_never_sent(
+    console: Console, clock: FakeClock
+) -> None:
+    """The erasure reaches the outbox: only its own confirmation still goes to the member."""
+    (queued,) = _say(console, MEMBER, "/quickscan help")  # queued, not yet delivered
+    assert queued.destination.user == MEMBER
+    (done,) = _say(console, MEMBER, "/quickscan vergeet-mij bevestig")
+
+    outbox = OutboxStore(engine=console.store.engine, cipher=console.store.cipher)
+    claimed = outbox.claim(
+        platform=TEAM.platform, owner="test", now=clock(), lease=timedelta(minutes=1), limit=50
+    )
+    waiting = [
+        decode_body(item.body, team=item.team, kind=item.kind, user=item.user) for item in claimed
+    ]
+    assert [message.text for message in waiting] == [done.text]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from adapters.startup.runners import run_all
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 30.0

@@ -16,7 +16,7 @@ import pytest
 
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_slack import BOT_USER, CHANNEL, WORKSPACE, FakeSlack, SlackWorld, slack_world
+from tests.fakes.slack import BOT_USER, CHANNEL, WORKSPACE, FakeSlack, SlackWorld, slack_world
 
 PUBLIC = "C0PUBLIC1"  # public, the bot never invited
 PRIVATE = "G0PRIVAT1"  # private, the bot never invited

@@ -21,7 +21,7 @@ from conversations.core.messages import Destination, Outbound
 from conversations.instrument import load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
-from tests.fake_slack import BOT_TOKEN, CHANNEL, WORKSPACE, FakeSlack, add_school
+from tests.fakes.slack import BOT_TOKEN, CHANNEL, WORKSPACE, FakeSlack, add_school
 
 MANIFEST = Path(__file__).resolve().parents[1] / "adapters" / "slack" / "manifest.yml"
 SOCKET = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}

@@ -24,7 +24,7 @@ from conversations.core.limits import SLACK_MAX_BLOCKS, SLACK_SECTION_MAX_CHARS
 from conversations.core.messages import Button, Destination, Outbound
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_slack import (
+from tests.fakes.slack import (
     BOT_USER,
     CHANNEL,
     WORKSPACE,

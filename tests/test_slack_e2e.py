@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import FakeClock
 from tests.console_harness import QUESTIONS
-from tests.fake_slack import CHANNEL, SlackTeam, SlackWorld, slack_world
+from tests.fakes.slack import CHANNEL, SlackTeam, SlackWorld, slack_world
 
 SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
 ANSWERS = {"anna": "++", "bram": "+", "chris": "+", "dewi": "+/-", "eva": "-", "fatima": "?"}

@@ -20,7 +20,7 @@ import pytest
 
 from adapters.slack.http_server import MAX_BODY_BYTES, signature_ok
 from tests.conftest import FakeClock
-from tests.fake_slack import SIGNING_SECRET, WAIT_S, SlackWorld, slack_world
+from tests.fakes.slack import SIGNING_SECRET, WAIT_S, SlackWorld, slack_world
 
 
 @pytest.fixture

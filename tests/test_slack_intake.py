@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from conversations.core.messages import Inbound, Outbound
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_slack import CHANNEL, WORKSPACE, SlackWorld, slack_world
+from tests.fakes.slack import CHANNEL, WORKSPACE, SlackWorld, slack_world
 
 TEAM = TeamKey(platform="slack", workspace=WORKSPACE, team=CHANNEL)
 STATEMENT = "INSERT INTO answers VALUES (?)"

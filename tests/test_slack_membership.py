@@ -16,7 +16,7 @@ import pytest
 
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_slack import CHANNEL, WORKSPACE, FakeSlack, SlackWorld, slack_world
+from tests.fakes.slack import CHANNEL, WORKSPACE, FakeSlack, SlackWorld, slack_world
 
 OUTSIDER, LEAVER = "U0OUTSID1", "U0LEAVES1"
 TEAM = TeamKey(platform="slack", workspace=WORKSPACE, team=CHANNEL)

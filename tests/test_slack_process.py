@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackTeam, add_school
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackTeam, add_school
 
 WAIT_S = 60.0
 

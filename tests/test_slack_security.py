@@ -13,7 +13,7 @@ from conversations.instrument import Quickscan, load_instruments
 from storage.keys import TeamKey
 from storage.quickscan.records import Participation, ParticipationState
 from tests.conftest import FakeClock
-from tests.fake_slack import CHANNEL, WORKSPACE, SlackWorld, sign, slack_world
+from tests.fakes.slack import CHANNEL, WORKSPACE, SlackWorld, sign, slack_world
 
 NAMES = ("anna", "bram", "chris")
 TEAM = TeamKey(platform="slack", workspace=WORKSPACE, team=CHANNEL)

@@ -21,7 +21,7 @@ from adapters.slack.sender import SlackSender
 from bot.delivery.api import Delivery, Permanent, Retry, Sent
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
-from tests.fake_slack import BOT_TOKEN, BOT_USER, CHANNEL, WORKSPACE, FakeSlack, add_school
+from tests.fakes.slack import BOT_TOKEN, BOT_USER, CHANNEL, WORKSPACE, FakeSlack, add_school
 
 ELSEWHERE = "C0NOBOT01"  # a public channel the bot was never invited to
 ANNA, BRAM, CHRIS = "U0ANNA00", "U0BRAM00", "U0CHRIS0"  # as add_school names them

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from storage.delivery.outbox import OutboxStore
 from storage.quickscan.store import Store
-from tests.fake_slack import (
+from tests.fakes.slack import (
     BOT_TOKEN,
     CHANNEL,
     SIGNING_SECRET,

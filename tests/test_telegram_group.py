@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, running_bot
+from tests.fakes.telegram import FakeTelegram, running_bot
 
 GROUP = -100444
 ANNA, BRAM, CHRIS = 11, 12, 13

@@ -18,7 +18,7 @@ import pytest
 
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_telegram import BOT_ID, BotUnderTest, FakeTelegram, running_bot
+from tests.fakes.telegram import BOT_ID, BotUnderTest, FakeTelegram, running_bot
 
 GROUP = -100777
 ANNA = 11  # the coordinator, an administrator

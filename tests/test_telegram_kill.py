@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from storage.quickscan.store import Store
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 GROUP = -100661
 ANNA, BRAM = 11, 12
@@ -139,7 +139,7 @@ def _child(database_url: str, output_dir: str, kill_at: str, marker: str, minute
     from conversations.core.messages import Inbound, Outbound
     from conversations.instrument import load_instruments
     from tests.conftest import FakeClock
-    from tests.fake_telegram import FAST_LIMITS
+    from tests.fakes.telegram import FAST_LIMITS
 
     logging.basicConfig(level=logging.INFO)  # into bot.log, for a failing test's report
     store = Store.open(url=database_url)

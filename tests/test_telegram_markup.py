@@ -21,7 +21,7 @@ from conversations.core.limits import PayloadTooLargeError
 from conversations.core.messages import Button
 from conversations.instrument import Quickscan, load_instruments
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, parse_html, running_bot
+from tests.fakes.telegram import FakeTelegram, parse_html, running_bot
 
 NL = Catalogue("nl")
 EN = Catalogue("en")

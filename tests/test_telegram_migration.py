@@ -17,7 +17,7 @@ from conversations.core.messages import Destination, Outbound
 from storage.delivery.outbox import OutboxStore
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_telegram import BOT_ID, BotUnderTest, FakeTelegram, eventually, running_bot
+from tests.fakes.telegram import BOT_ID, BotUnderTest, FakeTelegram, eventually, running_bot
 
 OLD, NEW = -4001, -1004001
 ANNA, BRAM = 11, 12

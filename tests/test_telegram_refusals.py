@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from tests.conftest import FakeClock
-from tests.fake_telegram import BotUnderTest, FakeMessage, FakeTelegram, running_bot
+from tests.fakes.telegram import BotUnderTest, FakeMessage, FakeTelegram, running_bot
 
 GROUP = -100555
 ANNA, BRAM, CHRIS = 11, 12, 13

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, parse_html, running_bot
+from tests.fakes.telegram import FakeTelegram, parse_html, running_bot
 
 GROUP = -100123
 ANNA, HUGO = 11, 12  # the coordinator (an admin) and a colleague who started the bot earlier

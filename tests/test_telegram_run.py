@@ -23,7 +23,7 @@ from conversations.instrument import load_instruments
 from storage.delivery.outbox import OutboxStore
 from storage.quickscan.store import Store
 from tests.conftest import FakeClock
-from tests.fake_telegram import BOT_ID, FakeTelegram
+from tests.fakes.telegram import BOT_ID, FakeTelegram
 
 GROUP = -100321
 ANNA = 11
@@ -160,7 +160,7 @@ def test_telegram_runs_in_a_background_thread_beside_another_adapter(
 
 def test_slack_and_telegram_side_by_side(engine: tuple[Engine, RosterRegistry]) -> None:
     slack_runner = pytest.importorskip("adapters.slack.runner")
-    fake_slack = pytest.importorskip("tests.fake_slack")
+    fake_slack = pytest.importorskip("tests.fakes.slack")
     core, rosters = engine
     with FakeTelegram() as fake, fake_slack.FakeSlack() as slack:
         fake.add_user(ANNA, "Anna", started=True)

@@ -30,7 +30,7 @@ from bot.delivery.api import Delivery, Migrated, Permanent, Retry, SendResult, S
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
 from storage.keys import TeamKey
-from tests.fake_telegram import BOT_ID, BOT_USERNAME, FAST_LIMITS, FakeTelegram
+from tests.fakes.telegram import BOT_ID, BOT_USERNAME, FAST_LIMITS, FakeTelegram
 
 GROUP, BASIC_GROUP, SUPERGROUP = -100777, -4777, -1004777
 ANNA, BRAM = 11, 12

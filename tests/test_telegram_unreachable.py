@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, eventually, running_bot
+from tests.fakes.telegram import FakeTelegram, eventually, running_bot
 
 GROUP = -100999
 ANNA, BRAM, GERT, HUGO = 11, 12, 13, 14

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from storage.keys import TeamKey
 from tests.conftest import FakeClock
-from tests.fake_telegram import FakeTelegram, free_port, running_bot
+from tests.fakes.telegram import FakeTelegram, free_port, running_bot
 
 GROUP = -100777
 ANNA, BRAM = 11, 12

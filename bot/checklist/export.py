@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
 from bot.delivery.attachments import AttachmentUnavailableError
-from bot.results.export import _Column, _save, _set, _write_table
+from bot.results.workbook import Column, new_workbook, save_workbook, set_cell, write_table
 from conversations.checklist.naming import round_name
 from conversations.checklist.scale import score_of
 from conversations.core.i18n import Catalogue
@@ -66,26 +65,18 @@ def export_class_workbook(
     Raises:
         ValueError: ``generated_at`` is naive.
     """
-    if generated_at.tzinfo is None or generated_at.utcoffset() is None:
-        msg = "generated_at must be timezone-aware"
-        raise ValueError(msg)
-    stamp = generated_at.astimezone(UTC).replace(tzinfo=None)
-    workbook = Workbook()
-    workbook.properties.created = stamp
-    workbook.properties.modified = stamp
-    workbook.properties.title = checklist.title
-    workbook.properties.creator = None
+    workbook, stamp = new_workbook(title=checklist.title, generated_at=generated_at)
 
     columns = [
-        _Column(texts.t("checklist.export_number")),
-        _Column(texts.t("checklist.export_pupil")),
+        Column(texts.t("checklist.export_number")),
+        Column(texts.t("checklist.export_pupil")),
     ]
     for class_round in rounds:
         short = _short_round(class_round.round)
         columns += [
-            _Column(f"{short} · {number}") for number in range(1, len(checklist.statements) + 1)
+            Column(f"{short} · {number}") for number in range(1, len(checklist.statements) + 1)
         ]
-        columns.append(_Column(f"{short} · {texts.t('checklist.export_step')}", wrap=True))
+        columns.append(Column(f"{short} · {texts.t('checklist.export_step')}", wrap=True))
     rows = []
     for index, pupil in enumerate(pupils, start=1):
         row: list[str | int | float | None] = [index, xml_text(pupil.label)]
@@ -97,7 +88,7 @@ def export_class_workbook(
         rows.append(row)
     sheet = workbook.active
     sheet.title = texts.t("checklist.export_sheet")[:31]
-    _write_table(sheet, columns=columns, rows=rows)
+    write_table(sheet, columns=columns, rows=rows)
 
     about = workbook.create_sheet(texts.t("checklist.export_about")[:31])
     lines = [
@@ -118,10 +109,10 @@ def export_class_workbook(
         checklist.source,
     ]
     for row_index, line in enumerate(lines, start=1):
-        _set(about.cell(row=row_index, column=1), line).alignment = Alignment(wrap_text=True)
+        set_cell(about.cell(row=row_index, column=1), line).alignment = Alignment(wrap_text=True)
     about.cell(row=len(lines) + 2, column=1, value=stamp).number_format = "yyyy-mm-dd hh:mm"
     about.column_dimensions["A"].width = _ABOUT_WIDTH
-    _save(workbook, path=path, stamp=stamp)
+    save_workbook(workbook, path=path, stamp=stamp)
     return path
 
 

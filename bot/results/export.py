@@ -16,18 +16,20 @@ wall clock, so an export can be compared, cached or tested like any other value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from io import BytesIO
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+from openpyxl.styles import Alignment
+
+from bot.results.workbook import (
+    Column,
+    new_workbook,
+    save_workbook,
+    set_cell,
+    write_table,
+)
 
 if TYPE_CHECKING:
     from bot.results.distribution import Distribution
@@ -45,32 +47,7 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 _SCORE_THRESHOLDS = frozenset({"werkpunt_gemiddelde"})
 # Excel refuses longer sheet names; openpyxl only warns, which would be too late.
 _MAX_SHEET_TITLE = 31
-# Column widths in characters: narrow numbers, text up to a readable line, wrapped beyond.
-_MIN_WIDTH = 6
-_MAX_WIDTH = 40
-_WIDE_TEXT_WIDTH = 70
 _ABOUT_WIDTH = 100
-# Zip timestamps cannot predate 1980.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Column:
-    """One column of a table sheet.
-
-    Attributes:
-        header: The header text, from the catalogue.
-        number_format: Excel number format for the values; None for text and counts.
-        wrap: Long free text (the question): a fixed width with wrapped lines instead
-            of a column as wide as the longest question.
-    """
-
-    header: str
-    number_format: str | None = None
-    wrap: bool = False
-
-
-Row = Sequence[str | int | float | None]
 
 
 def export_workbook(
@@ -112,29 +89,18 @@ def export_workbook(
     if result.instrument_id != instrument.id:
         msg = f"result of {result.instrument_id!r} does not belong to {instrument.id!r}"
         raise ValueError(msg)
-    if generated_at.tzinfo is None or generated_at.utcoffset() is None:
-        msg = "generated_at must be timezone-aware"
-        raise ValueError(msg)
-    # Excel has no time zones: store UTC, as the document properties assume.
-    stamp = generated_at.astimezone(UTC).replace(tzinfo=None)
-
-    workbook = Workbook()
-    workbook.properties.created = stamp
-    workbook.properties.modified = stamp
-    workbook.properties.title = instrument.title
-    # The default creator would name the library; the workbook speaks for the team.
-    workbook.properties.creator = None
+    workbook, stamp = new_workbook(title=instrument.title, generated_at=generated_at)
 
     options = instrument.scale.options
     _write_about(workbook.active, result=result, instrument=instrument, texts=texts, stamp=stamp)
-    _write_table(
+    write_table(
         workbook.create_sheet(_sheet_title(texts.t("export.items"))),
         columns=[
-            _Column(texts.t("export.number")),
-            _Column(texts.t("export.factor")),
-            _Column(texts.t("export.question"), wrap=True),
+            Column(texts.t("export.number")),
+            Column(texts.t("export.factor")),
+            Column(texts.t("export.question"), wrap=True),
             *_distribution_columns(texts=texts, options=options),
-            _Column(texts.t("export.label")),
+            Column(texts.t("export.label")),
         ],
         rows=[
             [
@@ -148,14 +114,14 @@ def export_workbook(
         ],
     )
     cluster_names = {cluster.cluster_id: cluster.name for cluster in result.clusters}
-    _write_table(
+    write_table(
         workbook.create_sheet(_sheet_title(texts.t("export.factors"))),
         columns=[
-            _Column(texts.t("export.number")),
-            _Column(texts.t("export.factor")),
-            _Column(texts.t("export.cluster")),
+            Column(texts.t("export.number")),
+            Column(texts.t("export.factor")),
+            Column(texts.t("export.cluster")),
             *_distribution_columns(texts=texts, options=options),
-            _Column(texts.t("export.label")),
+            Column(texts.t("export.label")),
         ],
         rows=[
             [
@@ -168,13 +134,13 @@ def export_workbook(
             for factor in result.factors()
         ],
     )
-    _write_table(
+    write_table(
         workbook.create_sheet(_sheet_title(texts.t("export.clusters"))),
         columns=[
-            _Column(texts.t("export.cluster")),
+            Column(texts.t("export.cluster")),
             *_distribution_columns(texts=texts, options=options),
-            _Column(texts.t("export.grade_mean"), MEAN_FORMAT),
-            _Column(texts.t("export.grade_count")),
+            Column(texts.t("export.grade_mean"), MEAN_FORMAT),
+            Column(texts.t("export.grade_count")),
         ],
         rows=[
             [
@@ -186,7 +152,7 @@ def export_workbook(
             for cluster in result.clusters
         ],
     )
-    _save(workbook, path=path, stamp=stamp)
+    save_workbook(workbook, path=path, stamp=stamp)
     return path
 
 
@@ -205,76 +171,31 @@ def _write_about(
         respondents=result.respondents,
         invited=result.invited,
     )
-    _set(sheet.cell(row=1, column=1), intro).alignment = Alignment(wrap_text=True)
+    set_cell(sheet.cell(row=1, column=1), intro).alignment = Alignment(wrap_text=True)
     sheet.cell(row=2, column=1, value=stamp).number_format = DATETIME_FORMAT
     for row, (name, value) in enumerate(sorted(result.rules.as_mapping().items()), start=4):
-        _set(sheet.cell(row=row, column=1), name)
+        set_cell(sheet.cell(row=row, column=1), name)
         cell = sheet.cell(row=row, column=2, value=value)
         cell.number_format = MEAN_FORMAT if name in _SCORE_THRESHOLDS else SHARE_FORMAT
     sheet.column_dimensions["A"].width = _ABOUT_WIDTH
 
 
-def _write_table(sheet: Any, *, columns: Sequence[_Column], rows: Sequence[Row]) -> None:
-    """Write a header row and the rows, formatted as a filterable table."""
-    bold = Font(bold=True)
-    wrapped = Alignment(wrap_text=True, vertical="top")
-    for index, column in enumerate(columns, start=1):
-        _set(sheet.cell(row=1, column=index), column.header).font = bold
-    for row_index, values in enumerate(rows, start=2):
-        for index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-            cell = _set(sheet.cell(row=row_index, column=index), value)
-            if column.number_format is not None:
-                cell.number_format = column.number_format
-            if column.wrap:
-                cell.alignment = wrapped
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = _width(
-            column, values=(row[index - 1] for row in rows)
-        )
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
-
-
-def _set(cell: Any, value: str | int | float | datetime | None) -> Any:
-    """Put a value in a cell, keeping every text a text.
-
-    openpyxl stores a string starting with "=" as a formula; instrument texts come from
-    YAML files a school may write itself, so a text is never allowed to become one.
-    """
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-    return cell
-
-
-def _width(column: _Column, *, values: Iterable[str | int | float | None]) -> float:
-    """A column width that fits the header and the texts, within readable bounds.
-
-    Numbers are sized by their header only: their stored digits (0.1666...) say nothing
-    about the width of their formatted form.
-    """
-    if column.wrap:
-        return _WIDE_TEXT_WIDTH
-    longest = max((len(value) for value in values if isinstance(value, str)), default=0)
-    return min(max(longest, len(column.header), _MIN_WIDTH) + 2, _MAX_WIDTH)
-
-
-def _distribution_columns(*, texts: Catalogue, options: Sequence[ScaleOption]) -> list[_Column]:
+def _distribution_columns(*, texts: Catalogue, options: Sequence[ScaleOption]) -> list[Column]:
     """Columns of one distribution: answers, counts and shares per code, mean, spread.
 
     The share of answers without a score gets its own column only when it is not already
     one of the share columns, i.e. unless the scale has exactly one such option (the
     quickscan's "?"); otherwise two columns would show the same figure under one header.
     """
-    columns = [_Column(texts.t("export.answers"))]
-    columns.extend(_Column(texts.t("export.count", code=option.code)) for option in options)
+    columns = [Column(texts.t("export.answers"))]
+    columns.extend(Column(texts.t("export.count", code=option.code)) for option in options)
     columns.extend(
-        _Column(texts.t("export.share", code=option.code), SHARE_FORMAT) for option in options
+        Column(texts.t("export.share", code=option.code), SHARE_FORMAT) for option in options
     )
-    columns.append(_Column(texts.t("export.mean"), MEAN_FORMAT))
-    columns.append(_Column(texts.t("export.stdev"), MEAN_FORMAT))
+    columns.append(Column(texts.t("export.mean"), MEAN_FORMAT))
+    columns.append(Column(texts.t("export.stdev"), MEAN_FORMAT))
     if _separate_unknown(options):
-        columns.append(_Column(texts.t("export.unknown"), SHARE_FORMAT))
+        columns.append(Column(texts.t("export.unknown"), SHARE_FORMAT))
     return columns
 
 
@@ -310,35 +231,3 @@ def _label(label: Label, *, texts: Catalogue) -> str:
 def _sheet_title(title: str) -> str:
     """A sheet name Excel accepts: at most 31 characters."""
     return title[:_MAX_SHEET_TITLE]
-
-
-def _save(workbook: Any, *, path: Path, stamp: datetime) -> None:
-    """Write the workbook to ``path`` deterministically, replacing it in one step.
-
-    ``openpyxl.Workbook.save`` would overwrite the modified time with the wall clock,
-    so the writer is driven directly. zipfile stamps every entry with the wall clock
-    (or a temporary file's mtime) too, so the archive is copied once more with every
-    entry dated ``stamp``. The file is written next to ``path`` and then renamed, so a
-    reader never sees half a workbook.
-    """
-    date_time = (
-        (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-        if stamp.year >= _ZIP_EPOCH[0]
-        else _ZIP_EPOCH
-    )
-    written = BytesIO()
-    ExcelWriter(workbook, ZipFile(written, "w", ZIP_DEFLATED)).save()
-    buffer = BytesIO()
-    with ZipFile(written) as source, ZipFile(buffer, "w", ZIP_DEFLATED) as target:
-        for entry in source.infolist():
-            info = ZipInfo(filename=entry.filename, date_time=date_time)
-            info.compress_type = ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            target.writestr(info, source.read(entry))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_bytes(buffer.getvalue())
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)

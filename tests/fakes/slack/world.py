@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.fake_slack.records import (
+from tests.fakes.slack.records import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER,
@@ -24,8 +24,8 @@ from tests.fake_slack.records import (
     SIGNING_SECRET,
     WAIT_S,
 )
-from tests.fake_slack.server import FakeSlack
-from tests.fake_slack.team import SlackTeam
+from tests.fakes.slack.server import FakeSlack
+from tests.fakes.slack.team import SlackTeam
 
 if TYPE_CHECKING:  # the world's parts are imported when a world is made (slack_world)
     from adapters.slack.rates import SlackRates

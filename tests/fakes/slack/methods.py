@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tests.fake_slack.records import (
+from tests.fakes.slack.records import (
     BOT_USER,
     WORKSPACE,
     Message,
@@ -22,7 +22,7 @@ from tests.fake_slack.records import (
 
 
 class WebApiMethods:
-    """The method handlers; :class:`~tests.fake_slack.server.FakeSlack` holds the state.
+    """The method handlers; :class:`~tests.fakes.slack.server.FakeSlack` holds the state.
 
     The server also gives ``base_url`` (upload and Socket Mode URLs point at it).
     """

@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fake_slack.methods import WebApiMethods
-from tests.fake_slack.records import (
+from tests.fakes.slack.methods import WebApiMethods
+from tests.fakes.slack.records import (
     APP_TOKEN,
     BOT_TOKEN,
     WAIT_S,

@@ -10,7 +10,7 @@ The real slack_sdk talks to the fake through ``SLACK_API_URL``; nothing is
 monkeypatched and nothing leaves 127.0.0.1.
 """
 
-from tests.fake_slack.records import (
+from tests.fakes.slack.records import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER,
@@ -22,9 +22,9 @@ from tests.fake_slack.records import (
     Message,
     Upload,
 )
-from tests.fake_slack.server import FakeSlack
-from tests.fake_slack.team import Reply, SlackTeam, sign
-from tests.fake_slack.world import (
+from tests.fakes.slack.server import FakeSlack
+from tests.fakes.slack.team import Reply, SlackTeam, sign
+from tests.fakes.slack.world import (
     RunningClock,
     SlackWorld,
     add_school,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tests.fake_slack.records import BOT_USER, CHANNEL, SIGNING_SECRET, WAIT_S, WORKSPACE, Message
-from tests.fake_slack.server import FakeSlack
+from tests.fakes.slack.records import BOT_USER, CHANNEL, SIGNING_SECRET, WAIT_S, WORKSPACE, Message
+from tests.fakes.slack.server import FakeSlack
 
 
 def sign(body: str, *, timestamp: int, secret: str = SIGNING_SECRET) -> str:
