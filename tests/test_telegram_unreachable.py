@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage.quickscan.store import Store
 from tests.conftest import FakeClock
 from tests.fakes.telegram import FakeTelegram, eventually, running_bot
 
@@ -16,6 +17,15 @@ def _known(fake: FakeTelegram, *users: int) -> None:
     for user in users:
         fake.send_private(user, "/start")
         fake.send_group(user, GROUP, "Hallo")
+
+
+def _unreachable(store: Store, *, user: str) -> bool:
+    """Whether the open round has marked ``user`` unreachable (committed)."""
+    (team,) = store.teams()
+    round_ = store.current_round(key=team.key)
+    assert round_ is not None
+    participation = store.participation(key=team.key.member(user), round_id=round_.id)
+    return participation is not None and participation.unreachable_at is not None
 
 
 def test_a_member_who_blocked_the_bot_is_reported_once(clock: FakeClock, tmp_path: Path) -> None:
@@ -76,6 +86,8 @@ def test_a_coordinator_who_never_started_the_bot(clock: FakeClock, tmp_path: Pat
         fake.wait_for(lambda: fake.prompt(ANNA))
         (invitation,) = fake.calls_of("sendMessage", chat_id=HUGO)
         assert invitation.error_code == 403
+        # The 403 is recorded by the dispatcher after Telegram answered: wait for it.
+        eventually(lambda: _unreachable(bot.store, user=str(HUGO)))
 
         # Hugo's own status: the private part falls back to a reply in the group.
         fake.send_group(HUGO, GROUP, "/quickscan status")
