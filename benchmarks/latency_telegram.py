@@ -293,6 +293,10 @@ def _open_round(fake: FakeTelegram, users: Sequence[int]) -> tuple[FakeMessage, 
     for user in users:
         fake.send_private(user, "/start")
         fake.send_group(user, GROUP, "Hallo")
+    for user in users:
+        # Each private chat is handled on its own: a "/start" still unhandled when the
+        # round opens would be read as the member starting the quickscan.
+        fake.wait_for(partial(fake.last_message, user), timeout=WAIT_S)
     fake.send_group(COORDINATOR, GROUP, "/quickscan start")
     for user in users:
         intro = fake.wait_for(partial(fake.prompt, user), timeout=WAIT_S)

@@ -23,6 +23,8 @@ def test_group_and_private_details(clock: FakeClock, tmp_path: Path) -> None:
         fake.add_group(GROUP, title="Team", admins=(ANNA,))
         for user in (ANNA, BRAM, CHRIS):
             fake.send_group(user, GROUP, "Hallo")
+        # Each private chat is handled on its own: wait until every "/start" was.
+        fake.wait_for(lambda: all(fake.last_message(u) for u in (ANNA, BRAM, CHRIS)))
 
         # Private /help explains the bot; /quickscan in private points to the group.
         fake.send_private(BRAM, "/help")

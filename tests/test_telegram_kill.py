@@ -84,6 +84,8 @@ def test_a_press_interrupted_by_sigkill_is_handled_after_the_restart(
         with bot_process(kill_at=kill_at) as process:
             fake.send_private(BRAM, "/start")
             fake.send_group(BRAM, GROUP, "Hallo")
+            # Handled first: a "/start" read after the round opened would start his quickscan.
+            fake.wait_for(lambda: fake.last_message(BRAM), timeout=WAIT_S)
             fake.send_group(ANNA, GROUP, "/quickscan start")
             intro = fake.wait_for(lambda: fake.prompt(BRAM), timeout=WAIT_S)
             fake.press(BRAM, intro, label="start")

@@ -36,6 +36,7 @@ def _open_round_in_a_basic_group(fake: FakeTelegram) -> None:
     # Bram opened the bot and speaks in the group, so the round invites him directly.
     fake.send_private(BRAM, "/start")
     fake.send_group(BRAM, OLD, "Hallo")
+    fake.wait_for(lambda: fake.last_message(BRAM))  # his chat is handled on its own
     fake.send_group(ANNA, OLD, "/quickscan minimum 6")
     fake.wait_for(lambda: MINIMUM_TEXT in fake.last_text(OLD))
     fake.send_group(ANNA, OLD, "/quickscan start")
