@@ -46,18 +46,17 @@ class _Recorder:
         return Sent()
 
 
-def test_jobs_persist_and_a_ping_fires_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
-    clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM))
+def _team_in_region_midden(
+    *, url: str, clock: FakeClock, output_dir: Path
+) -> tuple[Store, Engine]:
+    """A store and engine whose team anna set up earlier and put in region midden."""
     store = Store.open(url=url)
     engine = Engine(
         store=store,
         instruments=load_instruments(),
         roster=RosterRegistry(),
         clock=clock,
-        output_dir=tmp_path,
+        output_dir=output_dir,
     )
     # anna set the team up earlier (whoever first starts a round is coordinator).
     store.ensure_team(key=TEAM, founder="anna", now=clock())
@@ -71,6 +70,15 @@ def test_jobs_persist_and_a_ping_fires_once(
             text="/quickscan regio midden",
         )
     )
+    return store, engine
+
+
+def test_jobs_persist_and_a_ping_fires_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM))
+    store, engine = _team_in_region_midden(url=url, clock=clock, output_dir=tmp_path)
     scheduler = PingScheduler(engine=engine)
     scheduler.start()
     scheduler.stop()
@@ -112,24 +120,8 @@ def test_a_fired_job_queues_the_ping_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock(start=datetime(2026, 11, 23, 9, tzinfo=AMSTERDAM))
-    store = Store.open(url=f"sqlite:///{tmp_path / 'fire.sqlite3'}")
-    engine = Engine(
-        store=store,
-        instruments=load_instruments(),
-        roster=RosterRegistry(),
-        clock=clock,
-        output_dir=tmp_path,
-    )
-    store.ensure_team(key=TEAM, founder="anna", now=clock())
-    engine.handle(
-        Inbound(
-            platform=TEAM.platform,
-            workspace=TEAM.workspace,
-            team=TEAM.team,
-            where=Where.TEAM,
-            sender=Sender(user="anna", display_name="Anna"),
-            text="/quickscan regio midden",
-        )
+    store, engine = _team_in_region_midden(
+        url=f"sqlite:///{tmp_path / 'fire.sqlite3'}", clock=clock, output_dir=tmp_path
     )
     pings = ScheduleStore(engine=store.engine)
     first = min(pings.pings(key=TEAM), key=lambda p: p.due_at)
