@@ -241,7 +241,7 @@ class Engine:
             sender=sender,
             clock=self._clock,
             renderers=self.renderers,
-            on_permanent=self._undeliverable,
+            on_permanent=self.report_undeliverable,
             on_migrated=self.migrate_chat,
             workers=workers,
             lease=lease,
@@ -249,13 +249,6 @@ class Engine:
         self._dispatchers[sender.platform] = dispatcher
         self._senders[sender.platform] = sender
         return dispatcher
-
-    def _undeliverable(
-        self, *, platform: str, workspace: str, team: str, kind: str, user: str | None, reason: str
-    ) -> None:
-        self.report_undeliverable(
-            platform=platform, workspace=workspace, team=team, kind=kind, user=user, reason=reason
-        )
 
     def report_undeliverable(
         self, *, platform: str, workspace: str, team: str, kind: str, user: str | None, reason: str

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from bot.core import input_guard
 from bot.core.context import EventContext
-from bot.core.roles import ensure_team_for
+from bot.core.roles import ensure_team_for, founder_of
 from bot.core.router import Next, Route
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Outbound
@@ -105,6 +105,8 @@ class TeamSetup:
         """Fill ``ctx.team`` (and its texts) before the route runs."""
         if not route.needs_team or not ctx.event.team:
             return call_next(ctx)
+        if ctx.team is not None and founder_of(ctx.event) is None:
+            return call_next(ctx)  # found by TeamLookup, and nobody to make coordinator
         team = ensure_team_for(store=self._store, event=ctx.event, now=ctx.now)
         return call_next(ctx.evolve(team=team, texts=Catalogue(team.locale)))
 

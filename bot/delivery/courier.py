@@ -48,8 +48,11 @@ class UndeliverableHandler(Protocol):
         kind: DestinationKind,
         user: str | None,
         reason: str,
-    ) -> None:
-        """Note it (and tell the coordinator once); raising makes the row try again later."""
+    ) -> object:
+        """Note it (and tell the coordinator once); raising makes the row try again later.
+
+        What it returns (the engine: the notices it queued) is not used.
+        """
         ...
 
 
