@@ -249,6 +249,9 @@ class ConsoleAdapter:
         A failure (database outage) is reported, not fatal.
         """
         try:
+            # This terminal alone prints the console's rows: a claim left now is from
+            # a run killed mid-print, and its message is printed again (at least once).
+            self._dispatcher.release_abandoned()
             self.engine.tick()
         except Exception as error:  # a database outage must not end the console
             _LOG.error("the console's clock tick failed: %s", type(error).__name__)

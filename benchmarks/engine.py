@@ -2,9 +2,13 @@
 
 Run it from the project root::
 
-    python benchmarks/engine.py                       # fresh SQLite file in a temp dir
-    python benchmarks/engine.py --members 200
-    python benchmarks/engine.py --database-url postgresql://user@host:5432/throwaway
+    python -m benchmarks.engine                   # SQLite temp file, then a throwaway PostgreSQL
+    python -m benchmarks.engine --sqlite-only --members 200
+    python -m benchmarks.engine --database-url postgresql://user@host:5432/throwaway
+
+The throwaway PostgreSQL server is started as the tests start theirs
+(benchmarks/pg.py: initdb + pg_ctl, durability off); without PostgreSQL binaries
+the run says so and reports SQLite only. Replica scaling is benchmarks/replicas.py.
 
 What it measures:
 
@@ -165,6 +169,7 @@ class EngineRun:
     """What the engine part of the benchmark measured."""
 
     latencies: Latencies
+    cpu_ms_per_answer: float
     queries_per_answer: float
     commits_per_answer: float
     checkouts_per_answer: float
@@ -195,6 +200,11 @@ def parse_args(*, argv: Sequence[str] | None) -> argparse.Namespace:
             "SQLAlchemy URL of an EMPTY, THROWAWAY database (e.g. postgresql://…); "
             "default: a fresh SQLite file in a temporary directory"
         ),
+    )
+    parser.add_argument(
+        "--sqlite-only",
+        action="store_true",
+        help="skip the run on a throwaway PostgreSQL server",
     )
     parser.add_argument(
         "--merge-responses",
@@ -265,6 +275,7 @@ def run_engine(
         raise RuntimeError(msg)
 
     samples: list[float] = []
+    cpu_seconds = 0.0
     queries = commits = checkouts = 0
     for member_index, name in enumerate(names):
         send(engine=engine, event_=dm_event(user=name, text="start"))
@@ -272,9 +283,10 @@ def run_engine(
             typed = TYPED_ANSWERS[(member_index + question_index) % len(TYPED_ANSWERS)]
             answer = dm_event(user=name, text=typed)
             before = counter.snapshot()
-            tick = time.perf_counter()
+            tick, cpu_tick = time.perf_counter(), time.process_time()
             replies = engine.handle(answer)
             samples.append(time.perf_counter() - tick)
+            cpu_seconds += time.process_time() - cpu_tick
             after = counter.snapshot()
             queries += after[0] - before[0]
             commits += after[1] - before[1]
@@ -295,6 +307,7 @@ def run_engine(
     answers = len(samples)
     return EngineRun(
         latencies=Latencies(samples=samples),
+        cpu_ms_per_answer=cpu_seconds * 1000 / answers,
         queries_per_answer=queries / answers,
         commits_per_answer=commits / answers,
         checkouts_per_answer=checkouts / answers,
@@ -454,7 +467,7 @@ def database_label(*, sql_engine: SQLEngine, temporary: bool) -> str:
     return f"{name} {'.'.join(str(part) for part in version)}".strip()
 
 
-def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) -> None:
+def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) -> str:
     """Run every part against the database at ``url`` and print the figures."""
     instrument = load_instruments()[INSTRUMENT_ID]
     if not isinstance(instrument, Quickscan):
@@ -536,14 +549,16 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
     )
     print(
         f"        {run.queries_per_answer:.1f} queries, "
-        f"{run.checkouts_per_answer:.1f} transactions per answer"
+        f"{run.checkouts_per_answer:.1f} transactions, "
+        f"{run.cpu_ms_per_answer:.2f} ms of this process's CPU per answer"
     )
     print(
         f"floor:  bare insert+commit {floor.count} rows, {floor.per_second:.0f} rows/s, "
         f"p50 {floor.percentile_ms(fraction=0.5):.2f} ms, "
         f"p99 {floor.percentile_ms(fraction=0.99):.2f} ms"
     )
-    print(f"ratio:  engine/floor per answer {engine_ms / floor_ms:.1f}x (mean latency)")
+    ratio = engine_ms / floor_ms
+    print(f"ratio:  engine/floor per answer {ratio:.1f}x (mean latency)")
     print(
         f"delivery: {delivered} messages in {delivery_seconds:.2f} s, "
         f"{delivered / delivery_seconds:.0f} messages/s (one worker, claim + mark sent)"
@@ -557,6 +572,36 @@ def benchmark(*, url: str, temporary: bool, members: int, merge_responses: int) 
         f"with merge {read_and_merge.best_ms:.1f} ms (best of {MERGE_REPEATS}), "
         f"median {read_and_merge.median_ms:.1f} ms"
     )
+    return (
+        f"| {label} | {run.checkouts_per_answer:.1f} | {run.queries_per_answer:.1f} | "
+        f"{run.cpu_ms_per_answer:.2f} | "
+        f"{run.latencies.per_second:.0f} | {run.latencies.percentile_ms(fraction=0.5):.2f} | "
+        f"{run.latencies.percentile_ms(fraction=0.99):.2f} | {floor.per_second:.0f} | "
+        f"{ratio:.1f}x |"
+    )
+
+
+SUMMARY_HEADER = (
+    "| database | transactions/answer | statements/answer | CPU ms/answer | answers/s "
+    "| p50 ms | p99 ms | floor rows/s | engine/floor |\n|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def on_throwaway_postgres(*, members: int, merge_responses: int) -> str | None:
+    """The benchmark on a fresh PostgreSQL server (benchmarks/pg.py), or None without one."""
+    try:
+        from benchmarks.pg import PostgresUnavailableError, throwaway_postgres
+    except ModuleNotFoundError:  # run as a script: benchmarks/ itself is on sys.path
+        from pg import PostgresUnavailableError, throwaway_postgres  # type: ignore[no-redef]
+    try:
+        with throwaway_postgres() as url:
+            print()
+            return benchmark(
+                url=url, temporary=True, members=members, merge_responses=merge_responses
+            )
+    except PostgresUnavailableError as error:
+        print(f"postgresql: not measured ({error})")
+        return None
 
 
 def main(*, argv: Sequence[str] | None = None) -> None:
@@ -577,9 +622,17 @@ def main(*, argv: Sequence[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="quickscan-bench-") as directory:
         url = f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
-        benchmark(
-            url=url, temporary=True, members=args.members, merge_responses=args.merge_responses
-        )
+        rows = [
+            benchmark(
+                url=url, temporary=True, members=args.members, merge_responses=args.merge_responses
+            )
+        ]
+    if not args.sqlite_only:
+        row = on_throwaway_postgres(members=args.members, merge_responses=args.merge_responses)
+        rows += [row] if row is not None else []
+    print()
+    print(SUMMARY_HEADER)
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,16 @@ The engine handles an event (the redelivery check, the state it changes and the
 outbox rows of every message it causes) in ONE database transaction, so a crash
 leaves either all of it or none. The stores do not take a connection argument for
 that: ``unit_of_work`` puts its connection in a ``ContextVar`` and every store's
-``Sessions.begin()`` joins it, each call in a SAVEPOINT of its own so a store
-method that fails (a lost race, a closed round) undoes only its own writes and the
-event's transaction goes on. Outside a unit of work ``Sessions.begin()`` is one
+``Sessions.begin()`` joins it. Outside a unit of work ``Sessions.begin()`` is one
 short transaction, as before.
+
+A joined store call takes no SAVEPOINT of its own: two statements per call were
+most of an answer's statements, and a store method that fails on purpose (a
+closed round, an unknown id) fails before it writes. A method that can lose a
+race on a write takes its own ``session.begin_nested()`` around that write. Should
+a joined call fail after it wrote, or with a database error, nothing can undo just
+that call, so the unit of work refuses to commit (``PartialWriteError``): the
+event is rolled back whole instead of committed half.
 
 Serialisation across processes is the database's job, never an in-process lock:
 SQLite transactions start with ``BEGIN IMMEDIATE`` (the single write lock, taken
@@ -23,9 +29,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 SQLITE_BEGIN_OPTION = "quickscan_sqlite_begin"
@@ -39,15 +47,42 @@ inspection) gets a plain deferred ``BEGIN``; storage/db.py emits both.
 
 _WRITE_BEGIN = {SQLITE_BEGIN_OPTION: "IMMEDIATE"}
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_WRITES = "quickscan_writes"
+"""Key in a connection's ``info`` counting the statements that may have written."""
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK TO")
+
+
+class PartialWriteError(RuntimeError):
+    """A store call failed inside a unit of work after it wrote: the event cannot commit."""
 
 
 @dataclass(eq=False)
 class _Open:
-    """An open unit of work: its connection and what is to run once it committed."""
+    """An open unit of work: its connection, what runs once it committed, and whether
+    a store call failed half-way (then it must not commit)."""
 
     engine: Engine
     connection: Connection
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    broken: bool = False
+
+
+def _count_write(connection: Connection, cursor: Any, statement: str, *args: object) -> None:
+    """Count a statement that may have changed rows (anything but a read or savepoint)."""
+    verb = statement.lstrip()[:11].upper()
+    if verb.startswith(_READS):
+        return
+    # An UPDATE or DELETE that matched nothing changed nothing. (An INSERT always
+    # counts: with RETURNING its rowcount is not known until its rows are read.)
+    if cursor.rowcount == 0 and verb.startswith(("UPDATE", "DELETE")):
+        return
+    connection.info[_WRITES] = connection.info.get(_WRITES, 0) + 1
+
+
+def _watch_writes(engine: Engine) -> None:
+    """Count ``engine``'s writing statements (once per engine), so a failed call is seen."""
+    if not event.contains(engine, "after_cursor_execute", _count_write):
+        event.listen(engine, "after_cursor_execute", _count_write)
 
 
 _OPEN: ContextVar[tuple[_Open, ...]] = ContextVar("quickscan_unit_of_work", default=())
@@ -93,6 +128,9 @@ def unit_of_work(engine: Engine, *, locks: Sequence[str] = ()) -> Iterator[Conne
     (PostgreSQL: ``pg_advisory_xact_lock``; SQLite: the write lock of
     ``BEGIN IMMEDIATE`` already serialises every writer).
 
+    Raises ``PartialWriteError`` (after rolling back) when a store call inside
+    failed after writing and its caller went on (see the module docstring).
+
     Inside an open unit of work on the same database this is a SAVEPOINT of it:
     its locks join the outer transaction, and an exception undoes only what was
     done inside (and drops the ``after_commit`` callbacks registered there).
@@ -106,15 +144,18 @@ def unit_of_work(engine: Engine, *, locks: Sequence[str] = ()) -> Iterator[Conne
     """
     outer = _joined(engine)
     if outer is not None:
-        mark = len(outer.after_commit)
+        mark, broken = len(outer.after_commit), outer.broken
         try:
             with outer.connection.begin_nested():
                 _take_locks(outer.connection, locks)
                 yield outer.connection
         except BaseException:
+            # The SAVEPOINT undid everything inside, a half-done store call too.
             del outer.after_commit[mark:]
+            outer.broken = broken
             raise
         return
+    _watch_writes(engine)
     with engine.connect() as connection:
         connection.execution_options(**_WRITE_BEGIN)
         opened = _Open(engine=engine, connection=connection)
@@ -123,6 +164,9 @@ def unit_of_work(engine: Engine, *, locks: Sequence[str] = ()) -> Iterator[Conne
             with connection.begin():
                 _take_locks(connection, locks)
                 yield connection
+                if opened.broken:
+                    msg = "a store call failed after writing; the unit of work is rolled back"
+                    raise PartialWriteError(msg)
         finally:
             _OPEN.reset(token)
     for callback in opened.after_commit:
@@ -192,21 +236,15 @@ class Sessions:
     def begin(self) -> Iterator[Session]:
         """A session in its own transaction, or inside the open unit of work.
 
-        Joined, the session works in a SAVEPOINT: leaving the block releases it
-        (the unit of work commits later), an exception rolls back to it. On its
-        own it commits at the end of the block, or rolls back on an exception.
+        Joined, the session neither commits nor rolls back the event's transaction:
+        leaving the block flushes it, an exception leaves it to the caller, unless
+        the session wrote (or met a database error) first, which marks the unit of
+        work as broken so it will not commit. On its own it commits at the end of
+        the block, or rolls back on an exception.
         """
         opened = _joined(self._engine)
         if opened is not None:
-            with (
-                _viewed_through(opened.connection, self._engine),
-                Session(
-                    bind=opened.connection,
-                    join_transaction_mode="create_savepoint",
-                    expire_on_commit=False,
-                ) as session,
-                session.begin(),
-            ):
+            with self._joined_session(opened) as session:
                 yield session
             return
         with self._engine.connect() as connection:
@@ -221,3 +259,22 @@ class Sessions:
                 session.begin(),
             ):
                 yield session
+
+    @contextmanager
+    def _joined_session(self, opened: _Open) -> Iterator[Session]:
+        connection = opened.connection
+        writes = connection.info.get(_WRITES, 0)
+        with _viewed_through(connection, self._engine):
+            # rollback_only: commit() only flushes; close() leaves the transaction be.
+            session = Session(
+                bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False
+            )
+            try:
+                yield session
+                session.commit()
+            except BaseException as error:
+                if isinstance(error, DBAPIError) or connection.info.get(_WRITES, 0) != writes:
+                    opened.broken = True
+                raise
+            finally:
+                session.close()

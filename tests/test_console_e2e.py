@@ -313,7 +313,7 @@ class _KilledWhilePrinting(io.StringIO):
         return super().write(text)
 
 
-def test_a_message_whose_printing_was_killed_is_printed_soon_after_a_restart(
+def test_a_message_whose_printing_was_killed_is_printed_at_the_restart(
     database_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
     console = make_console(
@@ -326,13 +326,14 @@ def test_a_message_whose_printing_was_killed_is_printed_soon_after_a_restart(
             killed.feed("anna@team: /quickscan start")
         out = io.StringIO()
         restarted = ConsoleAdapter(engine=engine, roster=roster, out=out)
-        restarted.catch_up()  # the same moment: bram's chat is still claimed by the dead run
-        assert [tag for tag, _ in parse_blocks(out.getvalue().splitlines())] == ["dm:chris"]
-        clock.advance(seconds=2)  # the console's short lease is over
+        # The same moment, bram's chat still claimed by the dead run: the console alone
+        # prints its rows, so the restart frees that claim instead of waiting it out.
         restarted.catch_up()
         blocks = list(parse_blocks(out.getvalue().splitlines()))
-        assert [tag for tag, _ in blocks] == ["dm:chris", "dm:bram"]
-        assert "Hallo bram!" in blocks[1][1]
+        assert sorted(tag for tag, _ in blocks) == ["dm:bram", "dm:chris"]
+        assert any("Hallo bram!" in text for tag, text in blocks if tag == "dm:bram")
+        restarted.catch_up()  # printed once: nothing is left
+        assert list(parse_blocks(out.getvalue().splitlines())) == blocks
     finally:
         console.store.close()
 

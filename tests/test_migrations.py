@@ -6,12 +6,16 @@ Run on SQLite and PostgreSQL, so a model change without a matching migration
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from storage.db import alembic_config, create_engine_for, migrate
+from storage.db import alembic_config, create_engine_for, migrate, schema_head
 from storage.models import Base
 
 TABLES = {
@@ -29,6 +33,9 @@ TABLES = {
     "checklist_scores",
     "checklist_steps",
     "outbox_messages",
+    "roster_people",
+    "roster_members",
+    "rate_buckets",
 }
 
 
@@ -97,3 +104,35 @@ def test_open_round_index_is_partial_and_unique(database_url: str) -> None:
     assert one_open["column_names"] == ["team_id"]
     where = one_open.get("dialect_options", {})
     assert any("open" in str(value) for value in where.values())
+
+
+def test_the_head_read_from_the_file_names_is_alembics_head() -> None:
+    """migrate() skips Alembic on a current database by trusting the NNNN_ file names."""
+    script = ScriptDirectory.from_config(alembic_config())
+    assert schema_head() == _head()
+    for revision in script.walk_revisions():
+        number = int(revision.revision)
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+        expected_down = None if number == 1 else f"{number - 1:04d}"
+        assert revision.down_revision == expected_down
+
+
+def test_a_start_on_a_current_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """Alembic is about 12 MB that an idle bot would otherwise keep for its whole life."""
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    engine = create_engine_for(url=url)
+    try:
+        migrate(engine=engine)
+    finally:
+        engine.dispose()
+    program = (
+        "import sys\n"
+        "from storage.db import create_engine_for, migrate\n"
+        f"engine = create_engine_for(url={url!r})\n"
+        "migrate(engine=engine)\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

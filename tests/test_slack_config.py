@@ -31,7 +31,8 @@ HTTP = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cret"}
 def test_an_app_token_means_socket_mode() -> None:
     config = SlackConfig.from_environ(environ=SOCKET)
     assert config.mode is SlackMode.SOCKET
-    assert config.app_token == SOCKET["SLACK_APP_TOKEN"]
+    assert config.app_token is not None
+    assert config.app_token.get_secret_value() == SOCKET["SLACK_APP_TOKEN"]
     assert config.signing_secret is None
 
 
@@ -62,11 +63,11 @@ def test_slack_mode_chooses_when_both_are_set() -> None:
         ({}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN (xapp-..., Socket Mode"),
         ({**SOCKET, "SLACK_APP_TOKEN": "xoxb-wrong"}, "starting with 'xapp-'"),
-        ({**HTTP, "SLACK_PORT": "web"}, "SLACK_PORT must be a number"),
-        ({**HTTP, "SLACK_PORT": "70000"}, "between 0 and 65535"),
+        ({**HTTP, "SLACK_PORT": "web"}, "SLACK_PORT must be a whole number from 0 to 65535"),
+        ({**HTTP, "SLACK_PORT": "70000"}, "SLACK_PORT must be a whole number from 0 to"),
         ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "fast"}, "SLACK_MESSAGES_PER_SECOND must be a"),
-        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "0"}, "must be above 0 and at most 100"),
-        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "nan"}, "must be above 0 and at most 100"),
+        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "0"}, "above 0 and at most 100"),
+        ({**HTTP, "SLACK_MESSAGES_PER_SECOND": "nan"}, "above 0 and at most 100"),
         ({**HTTP, "SLACK_MODE": "socket"}, "SLACK_MODE=socket needs SLACK_APP_TOKEN"),
         ({**HTTP, "SLACK_MODE": "websocket"}, "SLACK_MODE must be"),
     ],

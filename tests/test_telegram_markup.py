@@ -6,6 +6,7 @@ Only the catalogue's own ``*bold*`` and ``_italic_`` become tags; whatever peopl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,9 +163,15 @@ def test_settings_from_the_environment() -> None:
     assert webhook.file_base_url == "http://127.0.0.1:8081/file/bot"
     assert webhook.webhook_path == "/telegram/hook"
     assert webhook.webhook_port == 8443
-    assert len(webhook.webhook_secret) >= 32
-    other = TelegramSettings.from_environ(environ={"TELEGRAM_BOT_TOKEN": "1:x"})
-    assert other.webhook_secret != webhook.webhook_secret  # generated per start
+    secret = webhook.webhook_secret.get_secret_value()
+    assert len(secret) >= 32
+    assert "1:x" not in secret
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret)  # Telegram's alphabet for secret_token
+    # Every replica of one bot derives the same secret; another bot gets another one.
+    replica = TelegramSettings.from_environ(environ={"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert replica.webhook_secret.get_secret_value() == secret
+    other = TelegramSettings.from_environ(environ={"TELEGRAM_BOT_TOKEN": "2:y"})
+    assert other.webhook_secret.get_secret_value() != secret
 
 
 @pytest.mark.parametrize(

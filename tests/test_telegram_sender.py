@@ -10,6 +10,7 @@ inside the sender, and a message of several calls continues where it stopped.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from adapters.telegram.settings import TelegramSettings
 from bot.delivery.api import Delivery, Migrated, Permanent, Retry, SendResult, Sent
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
+from storage.db import create_engine_for, migrate
 from storage.keys import TeamKey
 from tests.fakes.telegram import BOT_ID, BOT_USERNAME, FAST_LIMITS, FakeTelegram
 
@@ -62,7 +64,7 @@ class World:
 
 @contextmanager
 def _world() -> Iterator[World]:
-    with FakeTelegram() as fake:
+    with FakeTelegram() as fake, tempfile.TemporaryDirectory() as folder:
         fake.add_user(ANNA, "Anna", started=True)
         fake.add_user(BRAM, "Bram")
         fake.add_group(GROUP, title="Team", admins=(ANNA,), members=(BRAM,))
@@ -75,7 +77,9 @@ def _world() -> Iterator[World]:
         )
         bot = build_bot(settings=settings)
         asyncio.run_coroutine_threadsafe(bot.initialize(), loop).result(WAIT_S)
-        roster = TelegramRoster()
+        engine = create_engine_for(url=f"sqlite:///{folder}/roster.sqlite3")
+        migrate(engine=engine)
+        roster = TelegramRoster(engine=engine)
         roster.workspace = str(BOT_ID)
         sender = TelegramSender(
             bot=bot,
@@ -93,6 +97,7 @@ def _world() -> Iterator[World]:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(WAIT_S)
             loop.close()
+            engine.dispose()
 
 
 @pytest.fixture

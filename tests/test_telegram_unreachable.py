@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.quickscan.store import Store
+from storage.roster import RosterStore
 from tests.conftest import FakeClock
 from tests.fakes.telegram import FakeTelegram, eventually, running_bot
 
@@ -43,6 +44,11 @@ def test_a_member_who_blocked_the_bot_is_reported_once(clock: FakeClock, tmp_pat
         # Hugo blocks it in the open, so he is simply not invited.
         fake.block(GERT, notify=False)
         fake.block(HUGO, notify=True)
+        # Hugo's private chat and the group are handled side by side: the start below
+        # must come after the bot has recorded Hugo's block, as it would for a person.
+        roster = RosterStore(engine=bot.store.engine, platform="telegram")
+        workspace = bot.runner.roster.workspace
+        fake.wait_for(lambda: roster.is_unreachable(workspace=workspace, user=str(HUGO)))
 
         fake.send_group(ANNA, GROUP, "/quickscan start")
         fake.wait_for(lambda: "heeft de quickscan" in fake.last_text(GROUP))

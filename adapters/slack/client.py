@@ -17,11 +17,9 @@ REQUEST_TIMEOUT_S = 30
 
 def make_web_client(*, config: SlackConfig) -> WebClient:
     """A WebClient on the bot token, pointed at ``SLACK_API_URL`` when set."""
+    token = config.bot_token.get_secret_value()  # handed to the SDK, nowhere else
     if config.api_url is not None:
         return WebClient(
-            token=config.bot_token,
-            base_url=config.api_url,
-            timeout=REQUEST_TIMEOUT_S,
-            retry_handlers=[],
+            token=token, base_url=config.api_url, timeout=REQUEST_TIMEOUT_S, retry_handlers=[]
         )
-    return WebClient(token=config.bot_token, timeout=REQUEST_TIMEOUT_S, retry_handlers=[])
+    return WebClient(token=token, timeout=REQUEST_TIMEOUT_S, retry_handlers=[])

@@ -77,6 +77,48 @@ def parses(body: str, content_type: str) -> bool:
         return False
 
 
+def length_refusal(raw_length: str) -> int | None:
+    """The status refusing a request by its announced ``Content-Length``, before any read.
+
+    400 for a length that is not plain ASCII digits, 413 above :data:`MAX_BODY_BYTES`;
+    None when the body may be read.
+    """
+    if not (raw_length.isascii() and raw_length.isdigit()):
+        return 400
+    if int(raw_length) > MAX_BODY_BYTES:
+        return 413
+    return None
+
+
+def screen(
+    *, secret: bytes, raw: bytes, timestamp: str, signature: str, content_type: str, now: float
+) -> int | str:
+    """Everything a request must pass before Bolt sees it: the decoded body, or a status.
+
+    In this order, so a forged request costs one HMAC and never reaches a
+    decoder or parser: 401 unless signed by Slack at a fresh timestamp (on the
+    raw bytes), 415 for a body type Slack never sends, 400 for a body that is
+    not UTF-8 or does not parse as its type. Every transport in front of Bolt
+    (this server, ``adapters.slack.asgi``) asks this one function.
+    """
+    if not signature_ok(
+        secret=secret, body=raw, timestamp=timestamp, signature=signature, now=now
+    ):
+        logger.info("Slack HTTP request refused: missing or bad signature")
+        return 401
+    kind = content_type.split(";")[0].strip().lower()
+    if kind not in BODY_TYPES:
+        return 415
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400
+    if not parses(body, kind):
+        logger.warning("a signed Slack request did not parse (%s)", kind)
+        return 400
+    return body
+
+
 class _Handler(BaseHTTPRequestHandler):
     """One request: POST /slack/events to Bolt once it is signed, everything else 404."""
 
@@ -90,37 +132,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404)
             return
         raw_length = self.headers.get("Content-Length") or "0"
-        if not (raw_length.isascii() and raw_length.isdigit()):
-            self._reply(400)
+        too_big = length_refusal(raw_length)
+        if too_big is not None:
+            self._reply(too_big)
             return
-        if int(raw_length) > MAX_BODY_BYTES:
-            self._reply(413)
-            return
-        raw = self.rfile.read(int(raw_length))
-        if not signature_ok(
+        checked = screen(
             secret=self.server.secret,
-            body=raw,
+            raw=self.rfile.read(int(raw_length)),
             timestamp=self.headers.get("X-Slack-Request-Timestamp") or "",
             signature=self.headers.get("X-Slack-Signature") or "",
+            content_type=self.headers.get("Content-Type") or "",
             now=self.server.now(),
-        ):
-            logger.info("Slack HTTP request refused: missing or bad signature")
-            self._reply(401)
+        )
+        if isinstance(checked, int):
+            self._reply(checked)
             return
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type not in BODY_TYPES:
-            self._reply(415)
-            return
-        try:
-            body = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self._reply(400)
-            return
-        if not parses(body, content_type):
-            logger.warning("a signed Slack request did not parse (%s)", content_type)
-            self._reply(400)
-            return
-        self._dispatch(body=body, query=query)
+        self._dispatch(body=checked, query=query)
 
     def _dispatch(self, *, body: str, query: str) -> None:
         headers: dict[str, str | Sequence[str]] = {}

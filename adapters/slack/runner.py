@@ -22,25 +22,16 @@ import threading
 from collections.abc import Callable, Mapping
 from types import FrameType
 
-from slack_bolt import App
-
-from adapters.slack.app import Listeners
-from adapters.slack.client import make_web_client
-from adapters.slack.config import PLATFORM, SlackConfig, SlackMode
+from adapters.environment import revealed
+from adapters.slack.assembly import DELIVERY_WORKERS, SHUTDOWN_GRACE_S, assemble
+from adapters.slack.config import SlackConfig, SlackMode
 from adapters.slack.http_server import EventsServer
 from adapters.slack.rates import SlackRates
-from adapters.slack.roster import Directory, SlackRoster
-from adapters.slack.sender import SlackSender
-from adapters.slack.texts import team_texts
 from bot.core.engine import Engine
-from bot.core.logging_setup import cap_library_loggers
 from bot.core.ports import RosterRegistry
-from conversations.core.i18n import Catalogue
 
 logger = logging.getLogger(__name__)
 
-DELIVERY_WORKERS = 8
-SHUTDOWN_GRACE_S = 15.0  # the sends in flight get this long to finish on stop
 _SIGNAL_POLL_S = 0.2
 
 
@@ -72,39 +63,14 @@ class SlackRunner:
             SlackConfigError: when the variables are incomplete.
         """
         self.config = SlackConfig.from_environ(environ=environ)
-        cap_library_loggers("slack_sdk", "slack_bolt", "urllib3", "websocket")
         self._grace = shutdown_grace_s
-        self._client = make_web_client(config=self.config)
-        directory = Directory(client=self._client)
-        rosters.register(
-            platform=PLATFORM, roster=SlackRoster(client=self._client, directory=directory)
+        parts = assemble(
+            engine=engine, rosters=rosters, config=self.config, rates=rates, workers=workers
         )
-
-        def texts(workspace: str, team: str) -> Catalogue:
-            return team_texts(engine=engine, workspace=workspace, team=team)
-
-        if rates is None and self.config.messages_per_second is not None:
-            rates = SlackRates(workspace_messages=self.config.messages_per_second)
-        self.sender = SlackSender(
-            client=self._client,
-            mentions=directory.known,
-            texts=texts,
-            rates=rates,
-            api_url=self.config.api_url,
-        )
-        self._dispatcher = engine.dispatcher(sender=self.sender, workers=workers)
-        http = self.config.mode is SlackMode.HTTP
-        self._app = App(
-            client=self._client,
-            signing_secret=self.config.signing_secret or "",
-            # Both modes: the listener handles the event (committing it and its
-            # replies) before Bolt answers Slack; that answer is the acknowledgement.
-            process_before_response=True,
-            request_verification_enabled=http,
-            logger=logging.getLogger("slack_bolt.App"),
-        )
-        self._listeners = Listeners(engine=engine, client=self._client, directory=directory)
-        self._listeners.register(self._app)
+        self.sender = parts.sender
+        self._dispatcher = parts.dispatcher
+        self._app = parts.app
+        self._listeners = parts.listeners
         self._stopping = threading.Event()
         self._signalled = False
         self._ready = threading.Event()
@@ -121,7 +87,7 @@ class SlackRunner:
             if self.config.mode is SlackMode.HTTP:
                 server = EventsServer(
                     app=self._app,
-                    secret=self.config.signing_secret or "",
+                    secret=revealed(self.config.signing_secret),
                     host=self.config.host,
                     port=self.config.port,
                 )
@@ -164,7 +130,7 @@ class SlackRunner:
     def _connect_socket_mode(self) -> Callable[[], None]:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(app=self._app, app_token=self.config.app_token)
+        handler = SocketModeHandler(app=self._app, app_token=revealed(self.config.app_token))
         try:
             handler.connect()  # apps.connections.open: a wrong app token fails here
         except BaseException:

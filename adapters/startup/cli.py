@@ -19,10 +19,9 @@ from adapters.console import (
     ConsoleRoster,
     reconfigure_stdin,
 )
-from adapters.startup.config import ConfigError, load_settings
+from adapters.startup.config import MAX_PORT, ConfigError, load_settings
 from adapters.startup.demo import demo_script
 from adapters.startup.runners import build_runners, run_all
-from bot.calendar.scheduling import PingScheduler
 from bot.commands.calendar import describe
 from bot.core.engine import DEFAULT_INSTRUMENT, Engine
 from bot.core.logging_setup import LogConfigError, configure_logging, install_excepthook
@@ -64,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "kalender":
@@ -104,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_moment,
         help="console only: start the simulated clock at this moment (2026-11-23T09:00)",
     )
+    web = sub.add_parser(
+        "serve", help="serve Slack and Telegram over HTTP (one ASGI application, uvicorn)"
+    )
+    web.add_argument("--host", help="address to listen on (default: QUICKSCAN_HTTP_HOST)")
+    web.add_argument("--port", type=_port, help="port (default: QUICKSCAN_HTTP_PORT)")
+    web.add_argument("--database", help="database URL (default: as quickscan run)")
     demo = sub.add_parser("demo", help="play a whole round with simulated colleagues")
     demo.add_argument("--colleagues", type=int, default=6, help="simulated colleagues (default 6)")
     demo.add_argument("--seed", type=int, default=2013, help="seed of the simulated answers")
@@ -170,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not _start_logging(console=settings.platforms == ("console",)):
         return 2
-    database_url = args.database or settings.database_url
+    database_url = args.database or settings.database_url.get_secret_value()
     if settings.platforms != ("console",):
         if not FieldCipher.from_env().enabled:
             _LOG.warning(NO_KEY_WARNING, ENCRYPTION_KEY_ENV)  # a log line, JSON or text
@@ -182,6 +189,9 @@ def _run(args: argparse.Namespace) -> int:
             engine.store.close()
             sys.stderr.write(f"quickscan: {error}\n")
             return 2
+        # Imported here: the console has its own clock and no use for APScheduler.
+        from bot.calendar.scheduling import PingScheduler
+
         scheduler = PingScheduler(engine=engine)
         try:
             scheduler.start()
@@ -202,6 +212,44 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         engine.store.close()
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``quickscan serve``: Slack's request URL and Telegram's webhook on one HTTP server."""
+    settings = load_settings()
+    if not _start_logging(console=False):
+        return 2
+    if settings.platforms == ("console",):
+        sys.stderr.write(
+            "quickscan: serve needs SLACK_BOT_TOKEN and/or TELEGRAM_BOT_TOKEN "
+            "(the console runs with quickscan run)\n"
+        )
+        return 2
+    if not FieldCipher.from_env().enabled:
+        _LOG.warning(NO_KEY_WARNING, ENCRYPTION_KEY_ENV)
+    registry = RosterRegistry()
+    url = args.database or settings.database_url.get_secret_value()
+    engine, _instruments = _engine(database_url=url, roster=registry)
+    # Imported here: starlette, uvicorn and prometheus are no weight for `quickscan run`.
+    from adapters.startup.serve import serve
+
+    try:
+        return serve(
+            engine=engine,
+            rosters=registry,
+            platforms=settings.platforms,
+            host=args.host or settings.http_host,
+            port=settings.http_port if args.port is None else args.port,
+        )
+    finally:
+        engine.store.close()
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 (any free port) to 65535."""
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_PORT:
+        raise argparse.ArgumentTypeError(f"not a port number: {text[:20]!r}")
+    return int(text)
 
 
 def _moment(text: str) -> datetime:
@@ -235,7 +283,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _calendar(args: argparse.Namespace) -> int:
     """``quickscan kalender``: what the bot will do and when, per team."""
     settings = load_settings()
-    store = Store.open(url=args.database or settings.database_url)
+    store = Store.open(url=args.database or settings.database_url.get_secret_value())
     try:
         outbox = ScheduleStore(engine=store.engine)
         now = args.clock or SystemClock().now()
@@ -265,7 +313,8 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     if not cipher.enabled:
         sys.stderr.write(f"quickscan: set {ENCRYPTION_KEY_ENV} (newest key first) to rotate\n")
         return 2
-    store = Store.open(url=args.database or load_settings().database_url, cipher=cipher)
+    url = args.database or load_settings().database_url.get_secret_value()
+    store = Store.open(url=url, cipher=cipher)
     try:
         answers = store.rotate_keys()
         checklist = ChecklistStore(engine=store.engine, cipher=cipher).rotate_keys()

@@ -7,6 +7,7 @@ after at most ``ttl_s`` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -54,8 +55,9 @@ class AdminCache:
                 )
                 return False
             for member in members:
-                # Administrators are in the group by definition: invite them too.
-                self._roster.seen(group=str(chat_id), user=member.user)
+                # Administrators are in the group by definition: invite them too (a
+                # database upsert, so off the event loop).
+                await asyncio.to_thread(self._roster.seen, group=str(chat_id), user=member.user)
             cached = (now, frozenset(member.user.id for member in members))
             self._admins[chat_id] = cached
         return user_id in cached[1]

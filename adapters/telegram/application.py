@@ -25,7 +25,7 @@ POLL_CONNECTIONS = 2  # one long poll, and the last one that confirms at the sto
 def build_bot(*, settings: TelegramSettings) -> Bot:
     """A Bot on the configured Bot API server, with a connection pool for parallel sends."""
     return Bot(
-        token=settings.token,
+        token=settings.token.get_secret_value(),  # handed to PTB, nowhere else
         base_url=settings.bot_base_url,
         base_file_url=settings.file_base_url,
         request=HTTPXRequest(connection_pool_size=SEND_CONNECTIONS),

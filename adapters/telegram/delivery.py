@@ -176,7 +176,8 @@ class TelegramSender:
         chat = chat_id_of(user)
         if chat is None:
             return Permanent(reason="not_a_chat")
-        if self._roster.is_unreachable(user=user):
+        # The roster is the database: its calls leave the event loop (the bot's calls run on it).
+        if await asyncio.to_thread(self._roster.is_unreachable, user=user):
             return Permanent(reason="unreachable")
         target = self._target(origin, chat)
         try:
@@ -189,9 +190,11 @@ class TelegramSender:
             result = self._failure(error, chat=chat)
             if isinstance(result, Permanent) and result.reason in UNREACHABLE:
                 _LOG.info("user %s cannot be messaged privately", user)
-                self._roster.blocked(user=user)
+                await asyncio.to_thread(self._roster.blocked, user=user)
             return result
-        self._roster.talked_about(user=user, team=message.destination.team)
+        await asyncio.to_thread(
+            self._roster.talked_about, user=user, team=message.destination.team
+        )
         return Sent()
 
     async def _to_sender(
@@ -200,7 +203,10 @@ class TelegramSender:
         """Only the sender may see it: privately, else as a reply to their command."""
         user = message.destination.user or ""
         private = chat_id_of(user)
-        if private is not None and not self._roster.is_unreachable(user=user):
+        reachable = private is not None and not await asyncio.to_thread(
+            self._roster.is_unreachable, user=user
+        )
+        if private is not None and reachable:
             try:
                 await self._poster.post(
                     private, message, text=message.text, markup=None, progress=progress
@@ -209,7 +215,7 @@ class TelegramSender:
                 result = self._failure(error, chat=private)
                 if not isinstance(result, Permanent) or result.reason not in UNREACHABLE:
                     return result
-                self._roster.blocked(user=user)
+                await asyncio.to_thread(self._roster.blocked, user=user)
                 progress.done, progress.head_id = 0, None
             else:
                 return Sent()

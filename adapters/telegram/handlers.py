@@ -64,7 +64,12 @@ class Handlers:
         executor: Executor,
         bot_username: str,
     ) -> None:
-        """Wire the handlers; ``executor`` runs the (blocking) engine calls."""
+        """Wire the handlers; ``executor`` runs the blocking calls.
+
+        Those are the engine's and the roster's (a database read or upsert each):
+        on the event loop they would stall every other update, and under
+        ``quickscan serve`` every Slack request too, while SQLite's write lock is busy.
+        """
         self._engine = engine
         self._roster = roster
         self._admins = admins
@@ -80,9 +85,9 @@ class Handlers:
         if update.callback_query is not None:
             await self._button(update, update.callback_query)
         elif update.chat_member is not None:
-            self._membership(update.chat_member)
+            await self._membership(update.chat_member)
         elif update.my_chat_member is not None:
-            self._own_membership(update.my_chat_member)
+            await self._own_membership(update.my_chat_member)
         elif update.message is not None:
             if update.message.chat.type == ChatType.PRIVATE:
                 await self._private(update, update.message)
@@ -121,18 +126,18 @@ class Handlers:
         command = command_of(message, bot_username=self._username)
         if command is not None and command[0] == "quickscan":
             await self._team_event(
-                update, message, text=with_user_ids(message, roster=self._roster)
+                update, message, text=await self._call(with_user_ids, message, roster=self._roster)
             )
         elif command is not None and command[0] in {"help", "start"}:
             await self._team_event(update, message, text="/quickscan help")
         elif message.new_chat_members:
             for user in message.new_chat_members:
-                self._roster.seen(group=str(chat.id), user=user)
+                await self._call(self._roster.seen, group=str(chat.id), user=user)
         elif message.left_chat_member is not None:
-            self._roster.left(group=str(chat.id), user=message.left_chat_member)
+            await self._call(self._roster.left, group=str(chat.id), user=message.left_chat_member)
         elif message.from_user is not None:
             # Anyone who speaks is in the group (all messages arrive only without privacy mode).
-            self._roster.seen(group=str(chat.id), user=message.from_user)
+            await self._call(self._roster.seen, group=str(chat.id), user=message.from_user)
 
     async def _team_event(self, update: Update, message: Message, *, text: str) -> None:
         user, chat = message.from_user, message.chat
@@ -147,7 +152,7 @@ class Handlers:
         if user.is_bot:
             return
         team = str(chat.id)
-        self._roster.seen(group=team, user=user)
+        await self._call(self._roster.seen, group=team, user=user)
         admin = await _deferring(
             self._admins.is_admin(bot=message.get_bot(), chat_id=chat.id, user_id=user.id)
         )
@@ -174,27 +179,27 @@ class Handlers:
             old_team=str(old),
             new_team=str(new),
         )
-        self._roster.migrate(old=str(old), new=str(new))
+        await self._call(self._roster.migrate, old=str(old), new=str(new))
         self._admins.forget(chat_id=old)
 
-    def _membership(self, change: ChatMemberUpdated) -> None:
+    async def _membership(self, change: ChatMemberUpdated) -> None:
         """Join and leave events, sent when the bot administers the group."""
         if change.chat.type == ChatType.PRIVATE:
             return
         user, group = change.new_chat_member.user, str(change.chat.id)
         if standing_of(change.new_chat_member) is Standing.MEMBER:
-            self._roster.seen(group=group, user=user)
+            await self._call(self._roster.seen, group=group, user=user)
         else:
-            self._roster.left(group=group, user=user)
+            await self._call(self._roster.left, group=group, user=user)
 
-    def _own_membership(self, change: ChatMemberUpdated) -> None:
+    async def _own_membership(self, change: ChatMemberUpdated) -> None:
         """A user blocked or (re)started the bot in private."""
         if change.chat.type != ChatType.PRIVATE:
             return
         if change.new_chat_member.status == ChatMember.BANNED:
-            self._roster.blocked(user=str(change.from_user.id))
+            await self._call(self._roster.blocked, user=str(change.from_user.id))
         elif change.new_chat_member.status == ChatMember.MEMBER:
-            self._roster.started(user=change.from_user)
+            await self._call(self._roster.started, user=change.from_user)
 
     # ---------------------------------------------------------------- private
 
@@ -205,19 +210,19 @@ class Handlers:
         command = command_of(message, bot_username=self._username)
         name = command[0] if command is not None else None
         if name == "start" and command is not None:
-            self._roster.started(user=user)
+            await self._call(self._roster.started, user=user)
             await self._start(update, message, user, args=command[1])
         elif name in {"help", "quickscan"}:
-            self._roster.started(user=user)
+            await self._call(self._roster.started, user=user)
             key = "telegram.private_help" if name == "help" else "telegram.group_only"
             await self._send_direct(self._note(user, key), update, message)
         elif message.text is not None:
-            self._roster.started(user=user)
+            await self._call(self._roster.started, user=user)
             await self._private_event(update, message, user, text=message.text)
         elif not filters.StatusUpdate.ALL.check_update(update):
             # A photo, sticker or voice note carries no text the bot can read: the
             # engine answers it like an empty message (on an open question: type, or skip).
-            self._roster.started(user=user)
+            await self._call(self._roster.started, user=user)
             await self._private_event(update, message, user, text="")
 
     async def _start(
@@ -248,7 +253,7 @@ class Handlers:
         for reply in replies:
             if reply.destination.kind is DestinationKind.DM and reply.destination.team:
                 # Opening the group's link says the member is in that group.
-                self._roster.seen(group=reply.destination.team, user=user)
+                await self._call(self._roster.seen, group=reply.destination.team, user=user)
 
     async def _private_event(
         self, update: Update, message: Message, user: User, *, text: str
@@ -257,7 +262,7 @@ class Handlers:
         event = Inbound(
             platform=PLATFORM,
             workspace=self._roster.workspace,
-            team=self._roster.last_team(user=sender.user),
+            team=await self._call(self._roster.last_team, user=sender.user),
             where=Where.DM,
             sender=sender,
             text=text,
@@ -285,7 +290,7 @@ class Handlers:
         private = chat.type == ChatType.PRIVATE
         sender = sender_of(user)
         if private:
-            self._roster.started(user=user)
+            await self._call(self._roster.started, user=user)
         editable = private and isinstance(pressed, Message)
         origin = Origin(
             chat_id=chat.id,
@@ -297,7 +302,11 @@ class Handlers:
         event = Inbound(
             platform=PLATFORM,
             workspace=self._roster.workspace,
-            team=self._roster.last_team(user=sender.user) if private else str(chat.id),
+            team=(
+                await self._call(self._roster.last_team, user=sender.user)
+                if private
+                else str(chat.id)
+            ),
             where=Where.DM if private else Where.TEAM,
             sender=sender,
             payload=data,

@@ -22,30 +22,19 @@ import logging
 import signal
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Bot
 
-from adapters.telegram.admins import AdminCache
-from adapters.telegram.application import announce_commands, build_bot
-from adapters.telegram.catalogue_markup import Renderer, instrument_texts
-from adapters.telegram.delivery import TelegramSender
-from adapters.telegram.handlers import Handlers
+from adapters.telegram.assembly import DEFAULT_WORKERS, INTAKE_STOP_S, TelegramAssembly
 from adapters.telegram.intake import Intake
-from adapters.telegram.polling import ALLOWED_UPDATES, confirm, poll
-from adapters.telegram.roster import PLATFORM, TelegramRoster
+from adapters.telegram.polling import confirm, poll
 from adapters.telegram.settings import TelegramLimits, TelegramSettings
-from adapters.telegram.webhook import WebhookServer
+from adapters.telegram.webhook import WebhookServer, register_webhook
 from bot.core.engine import Engine
-from bot.core.logging_setup import cap_library_loggers
 from bot.core.ports import RosterRegistry
-from conversations.instrument import load_instruments
 
 DEFAULT_POLL_TIMEOUT_S = 30  # long polling: one idle request per half minute
-DEFAULT_WORKERS = 8  # engine calls at once, and the dispatcher's sends at once
 STOP_WAIT_S = 30.0  # how long stop() waits for a clean shutdown from another thread
-INTAKE_STOP_S = 10.0  # the updates in hand get this long to finish on stop
-DELIVERY_STOP_S = 15.0  # the sends in flight get this long to finish on stop
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _LOG = logging.getLogger(__name__)
 
@@ -76,17 +65,13 @@ class TelegramRunner:
             handle_signals: Stop on SIGINT/SIGTERM; by default only when
                 :meth:`run_forever` runs in the main thread.
         """
-        self._engine = engine
-        self._settings = TelegramSettings.from_environ(environ=environ)
-        instruments = load_instruments(directories=self._settings.instrument_dirs)
-        self._renderer = Renderer(trusted=instrument_texts(instruments.values()))
-        cap_library_loggers("telegram", "httpx", "httpcore", "tornado")
-        self._limits = limits or TelegramLimits()
+        self._assembly = TelegramAssembly(
+            engine=engine, rosters=rosters, environ=environ, limits=limits, workers=workers
+        )
+        self._settings = self._assembly.settings
         self._poll_timeout_s = poll_timeout_s
-        self._workers = workers
         self._handle_signals = handle_signals
-        self.roster = TelegramRoster()
-        rosters.register(platform=PLATFORM, roster=self.roster)
+        self.roster = self._assembly.roster
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -152,51 +137,12 @@ class TelegramRunner:
                 self._loop = self._stop_event = None
 
     async def _serve_until(self, stop_event: asyncio.Event) -> None:
-        bot = build_bot(settings=self._settings)
-        executor = ThreadPoolExecutor(
-            max_workers=self._workers, thread_name_prefix="telegram-updates"
-        )
-        try:
-            async with bot:  # initialize (getMe) ... shutdown
-                await self._serve_bot(bot, executor, stop_event)
-        finally:
-            await asyncio.to_thread(executor.shutdown, wait=True)
-        _LOG.info("Telegram bot %s stopped", self.roster.workspace)
-
-    async def _serve_bot(
-        self, bot: Bot, executor: ThreadPoolExecutor, stop_event: asyncio.Event
-    ) -> None:
-        self.roster.workspace = str(bot.id)
-        sender = TelegramSender(
-            bot=bot,
-            loop=asyncio.get_running_loop(),
-            roster=self.roster,
-            limits=self._limits,
-            renderer=self._renderer,
-            bot_username=bot.username,
-        )
-        dispatcher = self._engine.dispatcher(sender=sender, workers=self._workers)
-        handlers = Handlers(
-            engine=self._engine,
-            roster=self.roster,
-            admins=AdminCache(roster=self.roster),
-            sender=sender,
-            executor=executor,
-            bot_username=bot.username,
-        )
-        intake = Intake(handle=handlers.handle, give_up=handlers.give_up)
-        await announce_commands(bot=bot)
-        dispatcher.start()
-        try:
+        async with self._assembly.online() as online:
+            # Each transport closes the intake before the block ends (the dispatcher stops).
             if self._settings.webhook_url is not None:
-                await self._serve_webhook(bot, intake, stop_event)
+                await self._serve_webhook(online.bot, online.intake, stop_event)
             else:
-                await self._serve_polling(bot, intake, stop_event)
-        finally:
-            # Intake is closed by now: only the sends in flight are left to finish.
-            finished = await asyncio.to_thread(dispatcher.stop, timeout=DELIVERY_STOP_S)
-            sender.close()
-            _LOG.info("Telegram delivery stopped (sends in flight finished: %s)", finished)
+                await self._serve_polling(online.bot, online.intake, stop_event)
 
     async def _serve_polling(self, bot: Bot, intake: Intake, stop_event: asyncio.Event) -> None:
         await bot.delete_webhook()  # getUpdates is refused while a webhook is set
@@ -214,18 +160,14 @@ class TelegramRunner:
             bot=bot,
             intake=intake,
             path=settings.webhook_path,
-            secret=settings.webhook_secret,
+            secret=settings.webhook_secret.get_secret_value(),
             listen=settings.webhook_listen,
             port=settings.webhook_port,
         )
         server.start()
         try:
             self.webhook_port = server.port
-            await bot.set_webhook(
-                url=settings.webhook_url or "",
-                secret_token=settings.webhook_secret,
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
+            await register_webhook(bot=bot, settings=settings)
             _LOG.info("Telegram bot %s serving its webhook", self.roster.workspace)
             self._ready.set()
             await stop_event.wait()

@@ -2,18 +2,23 @@
 
 Everything is injectable (an ``environ`` mapping, a :class:`TelegramLimits`) so
 tests point the adapter at a fake Bot API server and speed up its rate limits
-without touching the process environment.
+without touching the process environment. The bot token and the webhook secret
+are ``SecretStr``: only PTB's calls get their value, never a repr or a log line.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import Field, SecretStr, field_validator
+
+from adapters.environment import EnvSettings, shown, stripped, whole_number, wrong
 from conversations.core.limits import (
     TELEGRAM_GLOBAL_PER_SECOND,
     TELEGRAM_GROUP_PER_MINUTE,
@@ -21,12 +26,13 @@ from conversations.core.limits import (
 )
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
-INSTRUMENTS_DIR_ENV = "QUICKSCAN_INSTRUMENTS_DIR"  # the engine's, see instrument_dirs
 DEFAULT_WEBHOOK_PORT = 8443
 # A webhook sits behind the TLS proxy that Telegram calls; it must be reachable from
 # that proxy, which is usually another host or container. The secret token guards it.
 DEFAULT_WEBHOOK_LISTEN = "0.0.0.0"  # noqa: S104 - see the comment above
-WEBHOOK_SECRET_BYTES = 32  # 43 URL-safe characters; Telegram allows 1-256 of [A-Za-z0-9_-]
+# Telegram allows 1-256 of [A-Za-z0-9_-]; a derived secret is 43 of them (256 bits).
+_DERIVED_SECRET_LABEL = b"quickscan-bot telegram webhook secret v1"
+_SECRET_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class TelegramConfigError(ValueError):
@@ -52,8 +58,19 @@ class TelegramLimits:
     per_chat_interval_s: float = TELEGRAM_PER_CHAT_INTERVAL_S
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TelegramSettings:
+def derived_secret(*, token: SecretStr) -> SecretStr:
+    """The webhook secret when none is configured: an HMAC of a fixed label under the token.
+
+    Every replica of one bot derives the same value, so whichever replica registered
+    the webhook, all of them accept Telegram's requests (a random secret per start
+    made only the last replica to start accept them). It reveals nothing of the
+    token, and a new token gives a new secret.
+    """
+    digest = hmac.new(token.get_secret_value().encode(), _DERIVED_SECRET_LABEL, hashlib.sha256)
+    return SecretStr(base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("="))
+
+
+class TelegramSettings(EnvSettings):
     """The TELEGRAM_* variables, validated.
 
     Attributes:
@@ -63,21 +80,29 @@ class TelegramSettings:
         webhook_url: TELEGRAM_WEBHOOK_URL; None means long polling.
         webhook_port: TELEGRAM_WEBHOOK_PORT, the local port the webhook listens on.
         webhook_listen: TELEGRAM_WEBHOOK_LISTEN, the local address to listen on.
-        webhook_secret: TELEGRAM_WEBHOOK_SECRET, generated when absent, so an
-            unauthenticated webhook is never served.
-        instrument_dirs: QUICKSCAN_INSTRUMENTS_DIR, the extra instrument
-            directories the engine loads too: their open questions' titles are
-            shown in italics (see ``catalogue_markup``). Read here because the
-            adapter may not import the start-up code that reads it for the engine.
+        configured_secret: TELEGRAM_WEBHOOK_SECRET; when absent, ``webhook_secret``
+            is derived from the token, so an unauthenticated webhook is never served.
     """
 
-    token: str
-    api_base_url: str = DEFAULT_API_BASE_URL
-    webhook_url: str | None = None
-    webhook_port: int = DEFAULT_WEBHOOK_PORT
-    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
-    webhook_secret: str = ""
-    instrument_dirs: tuple[Path, ...] = ()
+    token: SecretStr = Field(validation_alias="TELEGRAM_BOT_TOKEN")
+    api_base_url: str = Field(
+        default=DEFAULT_API_BASE_URL, validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    webhook_url: str | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    webhook_port: int = Field(
+        default=DEFAULT_WEBHOOK_PORT, validation_alias="TELEGRAM_WEBHOOK_PORT"
+    )
+    webhook_listen: str = Field(
+        default=DEFAULT_WEBHOOK_LISTEN, validation_alias="TELEGRAM_WEBHOOK_LISTEN"
+    )
+    configured_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+
+    @property
+    def webhook_secret(self) -> SecretStr:
+        """The secret Telegram sends with every update: configured, or derived from the token."""
+        return self.configured_secret or derived_secret(token=self.token)
 
     @property
     def webhook_path(self) -> str:
@@ -99,39 +124,53 @@ class TelegramSettings:
     @classmethod
     def from_environ(cls, *, environ: Mapping[str, str]) -> TelegramSettings:
         """Read and check the variables; fail with the variable's name when one is wrong."""
-        token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+        return cls.read(environ=environ, error=TelegramConfigError)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token(cls, raw: Any) -> str:
+        token = stripped(raw)
         if not token:
-            raise TelegramConfigError("TELEGRAM_BOT_TOKEN is not set")
-        base = (environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL).strip().rstrip("/")
+            raise wrong("is not set")
+        return token
+
+    @field_validator("api_base_url", mode="before")
+    @classmethod
+    def _api_base_url(cls, raw: Any) -> str:
+        base = (stripped(raw) or DEFAULT_API_BASE_URL).rstrip("/")
         if urlsplit(base).scheme not in {"http", "https"}:
-            raise TelegramConfigError("TELEGRAM_API_BASE_URL must be an http(s) URL")
-        webhook_url = (environ.get("TELEGRAM_WEBHOOK_URL") or "").strip() or None
-        if webhook_url is not None and urlsplit(webhook_url).scheme not in {"http", "https"}:
-            raise TelegramConfigError("TELEGRAM_WEBHOOK_URL must be an http(s) URL")
-        raw_port = (environ.get("TELEGRAM_WEBHOOK_PORT") or str(DEFAULT_WEBHOOK_PORT)).strip()
-        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-            raise TelegramConfigError("TELEGRAM_WEBHOOK_PORT must be a port number")
-        secret = (environ.get("TELEGRAM_WEBHOOK_SECRET") or "").strip()
-        if secret and not _valid_secret(secret):
-            raise TelegramConfigError(
-                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
-            )
-        return cls(
-            token=token,
-            api_base_url=base,
-            webhook_url=webhook_url,
-            webhook_port=int(raw_port),
-            webhook_listen=(environ.get("TELEGRAM_WEBHOOK_LISTEN") or "").strip()
-            or DEFAULT_WEBHOOK_LISTEN,
-            webhook_secret=secret or secrets.token_urlsafe(WEBHOOK_SECRET_BYTES),
-            instrument_dirs=tuple(
-                Path(part)
-                for part in environ.get(INSTRUMENTS_DIR_ENV, "").split(os.pathsep)
-                if part
-            ),
-        )
+            raise wrong(f"must be an http(s) URL (got {shown(base)})")
+        return base
 
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, raw: Any) -> str | None:
+        url = stripped(raw)
+        if not url:
+            return None
+        if urlsplit(url).scheme not in {"http", "https"}:
+            # Not echoed: the URL's path may be secret (it only needs to be unguessable).
+            raise wrong("must be an http(s) URL, e.g. https://bot.school.nl/telegram")
+        return url
 
-def _valid_secret(secret: str) -> bool:
-    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-    return 0 < len(secret) <= 256 and set(secret) <= allowed
+    @field_validator("webhook_port", mode="before")
+    @classmethod
+    def _webhook_port(cls, raw: Any) -> int:
+        if not stripped(raw):
+            return DEFAULT_WEBHOOK_PORT
+        return whole_number(raw, low=1, high=65535)
+
+    @field_validator("webhook_listen", mode="before")
+    @classmethod
+    def _webhook_listen(cls, raw: Any) -> str:
+        return stripped(raw) or DEFAULT_WEBHOOK_LISTEN
+
+    @field_validator("configured_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, raw: Any) -> SecretStr | None:
+        secret = stripped(raw)
+        if not secret:
+            return None
+        if not (len(secret) <= 256 and set(secret) <= _SECRET_CHARACTERS):
+            raise wrong("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return SecretStr(secret)

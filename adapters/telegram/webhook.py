@@ -23,6 +23,8 @@ import tornado.web
 from telegram import Bot, Update
 
 from adapters.telegram.intake import Intake
+from adapters.telegram.polling import ALLOWED_UPDATES
+from adapters.telegram.settings import TelegramSettings
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 MAX_BODY_BYTES = 1024 * 1024  # updates are a few kilobytes; refuse anything absurd
@@ -42,23 +44,48 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
     async def post(self) -> None:
         """Handle the update and then confirm it, or refuse it without looking at it."""
-        given = self.request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, self._secret):
-            self.set_status(HTTPStatus.FORBIDDEN)
-            return
-        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip()
-        if content_type != "application/json":
-            self.set_status(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
-            return
-        try:
-            data = json.loads(self.request.body)
-            update = Update.de_json(data, self._bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            _LOG.warning("webhook received an update that does not parse")
-            self.set_status(HTTPStatus.BAD_REQUEST)
-            return
-        handled = await self._intake.process(update)
-        self.set_status(HTTPStatus.OK if handled else HTTPStatus.SERVICE_UNAVAILABLE)
+        status = await accept(
+            bot=self._bot,
+            intake=self._intake,
+            secret=self._secret,
+            given=self.request.headers.get(SECRET_HEADER, ""),
+            content_type=self.request.headers.get("Content-Type", ""),
+            body=self.request.body,
+        )
+        self.set_status(status)
+
+
+async def accept(
+    *, bot: Bot, intake: Intake, secret: bytes, given: str, content_type: str, body: bytes
+) -> HTTPStatus:
+    """The webhook's answer to one POSTed update, after handling it when it is genuine.
+
+    403 unless the secret header matches (in constant time, before anything is
+    parsed), 415 unless JSON, 400 when it is no update; otherwise the update is
+    handled and the answer is 200, or 503 when the bot is stopping (Telegram
+    then sends it again, to this process or another). Every webhook transport
+    (this tornado server, ``adapters.telegram.asgi``) answers through here.
+    """
+    if not hmac.compare_digest(given.encode(), secret):
+        return HTTPStatus.FORBIDDEN
+    if content_type.split(";")[0].strip() != "application/json":
+        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    try:
+        update = Update.de_json(json.loads(body), bot)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        _LOG.warning("webhook received an update that does not parse")
+        return HTTPStatus.BAD_REQUEST
+    handled = await intake.process(update)
+    return HTTPStatus.OK if handled else HTTPStatus.SERVICE_UNAVAILABLE
+
+
+async def register_webhook(*, bot: Bot, settings: TelegramSettings) -> None:
+    """Ask Telegram to POST the updates the bot handles to the webhook URL, with the secret."""
+    await bot.set_webhook(
+        url=settings.webhook_url or "",
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=list(ALLOWED_UPDATES),
+    )
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:

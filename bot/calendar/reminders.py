@@ -120,6 +120,7 @@ class Reminders:
 
     def replan(self, *, key: TeamKey) -> None:
         """Bring one team's outbox in line with its settings and open round."""
+        self._schedule.hold(key=key)  # before reading: re-plans of a team never interleave
         team = self._store.get_team(key=key)
         if team is None:
             return

@@ -10,6 +10,11 @@ job (and one run at start) deletes personal data past its retention period
 (bot/privacy/retention.py; idempotent, so a second process running it too is
 harmless).
 
+Every replica of the bot builds this service, but only one runs APScheduler: the
+one holding the database's timer lock (bot/calendar/timer_leader.py). Taking the
+lock starts the timer and catches up (retention, re-plan, and every due ping
+fired), so the pings a dead leader did not fire go out once, from the new leader.
+
 The scheduler only calls the engine: a fired ping's messages are queued in the
 outbox in the ping's own transaction, and each platform's dispatcher sends them,
 so a ping for a platform that is not running waits there instead of being lost.
@@ -23,7 +28,9 @@ from datetime import timedelta
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.calendar.timer_leader import POLL_EVERY, TimerLeadership
 from bot.core.engine import Engine
+from storage.leader import Lease, try_lead
 from storage.schedule.store import PingStatus, ScheduleStore
 
 log = logging.getLogger(__name__)
@@ -35,9 +42,11 @@ REPLAN_JOB_ID = "replan-all"
 RETENTION_JOB_ID = "retention-daily"
 RETENTION_AT = {"hour": 3, "minute": 30}
 """Europe/Amsterdam: a quiet hour, outside school time and the 08:00 pings."""
+LEADER_LOCK = "ping-timer"
+"""The name of the lock whose holder runs the timer (storage/leader.py)."""
 
 # APScheduler stores a job's callable by reference; these module-level functions
-# reach the running service through this slot (one scheduler per process).
+# reach the running service through this slot (set while this process leads).
 _ACTIVE: dict[str, PingScheduler] = {}
 
 
@@ -63,14 +72,59 @@ def run_retention() -> None:
 
 
 class PingScheduler:
-    """Keeps APScheduler's jobs in line with the planned pings and fires them when due."""
+    """Keeps APScheduler's jobs in line with the planned pings and fires them when due.
 
-    def __init__(self, *, engine: Engine) -> None:
+    ``poll_every`` is how often this replica checks its timer leadership (takeover
+    time after a leader dies); ``replan_every`` is the re-plan job's interval.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        poll_every: timedelta = POLL_EVERY,
+        replan_every: timedelta = REPLAN_EVERY,
+    ) -> None:
         self._engine = engine
         self._pings = ScheduleStore(engine=engine.store.engine)
-        self._scheduler = BackgroundScheduler(
+        self._replan_every = replan_every
+        self._scheduler: BackgroundScheduler | None = None  # only while this replica leads
+        self._leadership = TimerLeadership(
+            campaign=self._campaign,
+            on_elected=self._run_timer,
+            on_deposed=self._stop_timer,
+            poll_every=poll_every,
+        )
+
+    @property
+    def leading(self) -> bool:
+        """Whether this replica runs the timer."""
+        return self._leadership.leading
+
+    def start(self) -> None:
+        """Start the timer, or wait to take it over; missed pings go out now, once.
+
+        The first attempt at leadership runs now (its errors propagate), so a single
+        replica has caught up when this returns; the checks go on in a daemon thread.
+        """
+        self._leadership.start()
+
+    def stop(self) -> None:
+        """Stop the timer and hand leadership over (jobs stay in the database for the
+        next leader); more than once is harmless."""
+        self._leadership.stop()
+
+    def _campaign(self) -> Lease | None:
+        return try_lead(engine=self._engine.store.engine, name=LEADER_LOCK)
+
+    def _run_timer(self) -> None:
+        """This replica became the leader: start APScheduler and catch up."""
+        # A fresh scheduler per term: one that was shut down is not started again.
+        scheduler = BackgroundScheduler(
             jobstores={
-                "default": SQLAlchemyJobStore(engine=engine.store.engine, tablename=JOB_TABLE)
+                "default": SQLAlchemyJobStore(
+                    engine=self._engine.store.engine, tablename=JOB_TABLE
+                )
             },
             job_defaults={
                 "coalesce": True,
@@ -79,28 +133,27 @@ class PingScheduler:
             },
             timezone="Europe/Amsterdam",
         )
-
-    def start(self) -> None:
-        """Start the timer; pings missed while the bot was down go out now, once."""
         _ACTIVE["service"] = self
-        self._scheduler.start()
-        self._scheduler.add_job(
+        self._scheduler = scheduler
+        scheduler.start()
+        scheduler.add_job(
             run_replan,
             "interval",
-            seconds=int(REPLAN_EVERY.total_seconds()),
+            seconds=self._replan_every.total_seconds(),
             id=REPLAN_JOB_ID,
             replace_existing=True,
         )
-        self._scheduler.add_job(
+        scheduler.add_job(
             run_retention, "cron", **RETENTION_AT, id=RETENTION_JOB_ID, replace_existing=True
         )
         self.retention()  # a bot that was down at the job's hour catches up at once
-        self.refresh()
+        self.refresh()  # and so do the pings the previous leader did not fire
 
-    def stop(self) -> None:
-        """Stop the timer (jobs stay in the database for the next start); more than once."""
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    def _stop_timer(self) -> None:
+        """This replica no longer leads (stopped, or its lock was lost)."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
         if _ACTIVE.get("service") is self:
             _ACTIVE.pop("service")
 
@@ -109,12 +162,15 @@ class PingScheduler:
         queued = self._engine.tick()
         if queued:
             log.info("re-planned every team: %d messages of due pings queued", len(queued))
+        scheduler = self._scheduler
+        if scheduler is None:
+            return  # not the leader (any more): the leader schedules the jobs
         now = self._engine.reminders.now()
         for team in self._engine.store.teams():
             for ping in self._pings.pings(key=team.key):
                 if ping.status is not PingStatus.PENDING or ping.due_at <= now:
                     continue
-                self._scheduler.add_job(
+                scheduler.add_job(
                     run_ping,
                     "date",
                     run_date=ping.due_at,

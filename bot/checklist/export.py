@@ -5,6 +5,7 @@ The export is queued as an :class:`~conversations.core.messages.Attachment` of k
 (:class:`ChecklistExportRenderer`), so a crash or an unwritable folder between the
 teacher's request and the send loses nothing. The file is named by row id, never
 by person or pupil, and is byte-for-byte the same for the same data and moment.
+openpyxl is imported only when a workbook is written, not when the bot starts.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl.styles import Alignment
-
 from bot.delivery.attachments import AttachmentUnavailableError
-from bot.results.workbook import Column, new_workbook, save_workbook, set_cell, write_table
 from conversations.checklist.naming import round_name
 from conversations.checklist.scale import score_of
 from conversations.core.i18n import Catalogue
@@ -65,6 +63,10 @@ def export_class_workbook(
     Raises:
         ValueError: ``generated_at`` is naive.
     """
+    from openpyxl.styles import Alignment  # only where a workbook is written
+
+    from bot.results.workbook import Column, new_workbook, save_workbook, set_cell, write_table
+
     workbook, stamp = new_workbook(title=checklist.title, generated_at=generated_at)
 
     columns = [

@@ -24,10 +24,13 @@ from bot.commands.routes import (
     team_command_routes,
     walkthrough_routes,
 )
+from bot.core.metrics import Metrics
 from bot.core.middleware import (
     CoordinatorCheck,
+    EventMetrics,
     Redelivery,
     Replan,
+    RouteReached,
     Screening,
     TeamLookup,
     TeamSetup,
@@ -87,8 +90,11 @@ def build_services(
     output_dir: Path,
     default_instrument: str = DEFAULT_INSTRUMENT,
     retention: RetentionPolicy | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
     """Build every service on ``store`` and the router over their routes.
+
+    ``metrics`` (a new one by default) counts the routed events and watches the outbox.
 
     Raises:
         ValueError: ``default_instrument`` is not an installed quickscan.
@@ -97,6 +103,7 @@ def build_services(
     if default_instrument not in quickscans:
         raise ValueError(f"default instrument {default_instrument!r} is not a quickscan")
     policy = retention or RetentionPolicy()
+    metrics = metrics or Metrics()
     walkthrough = Walkthrough(store=store, instruments=quickscans, clock=clock)
     results = Results(store=store, instruments=quickscans, clock=clock)
     checklist = build_checklist(
@@ -130,14 +137,18 @@ def build_services(
     router = Router(
         routes=routes,
         middleware=[
+            EventMetrics(metrics=metrics, store=store),
             Redelivery(store=store),
             TeamLookup(store=store),
             Screening(),
             TeamSetup(store=store),
             CoordinatorCheck(store=store),
             Replan(replan=replan),
+            RouteReached(),
         ],
     )
+    outbox = OutboxStore(engine=store.engine, cipher=store.cipher)
+    metrics.watch_outbox(outbox=outbox, clock=clock)
     return Services(
         walkthrough=walkthrough,
         results=results,
@@ -147,7 +158,7 @@ def build_services(
         ),
         reminders=reminders,
         schedule=schedule,
-        outbox=OutboxStore(engine=store.engine, cipher=store.cipher),
+        outbox=outbox,
         renderers=_renderers(
             store=store, quickscans=quickscans, checklist=checklist, output_dir=output_dir
         ),

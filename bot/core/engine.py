@@ -28,6 +28,7 @@ from bot.core import input_guard
 from bot.core.builder import DEFAULT_INSTRUMENT, build_services
 from bot.core.context import EventContext
 from bot.core.joining import Joining
+from bot.core.metrics import Metrics
 from bot.core.notices import Notices
 from bot.core.ports import Roster, RosterUnavailableError
 from bot.core.prefetch import PrefetchingRoster
@@ -40,6 +41,8 @@ from conversations.core.clock import Clock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Inbound, Outbound, Sender, Where
 from conversations.instrument import Checklist, Quickscan
+from storage.conflicts import redo_on_conflict
+from storage.delivery.rate_buckets import RateBucketStore
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
 from storage.transactions import after_commit, unit_of_work
@@ -73,7 +76,9 @@ class Engine:
         output_dir: Path,
         default_instrument: str = DEFAULT_INSTRUMENT,
         retention: RetentionPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()  # one registry per engine: /metrics and tests
         self._roster = PrefetchingRoster(roster=roster)
         services = build_services(
             store=store,
@@ -83,8 +88,10 @@ class Engine:
             output_dir=output_dir,
             default_instrument=default_instrument,
             retention=retention,
+            metrics=self.metrics,
         )
         self.store = store
+        self.instruments = instruments  # the adapters show the same ones
         self._clock = clock
         self._services = services
         self.walkthrough = services.walkthrough
@@ -123,7 +130,7 @@ class Engine:
             user = event.sender.user
             locks = [member_lock(platform=key.platform, workspace=key.workspace, user=user)]
         try:
-            with self._members_first(event, key):
+            with self.metrics.entered(), self._members_first(event, key):
                 return self._commit(
                     key=key,
                     locks=locks,
@@ -245,6 +252,8 @@ class Engine:
             on_migrated=self.migrate_chat,
             workers=workers,
             lease=lease,
+            metrics=self.metrics,
+            rate_buckets=RateBucketStore(engine=self.store.engine),  # shared by every replica
         )
         self._dispatchers[sender.platform] = dispatcher
         self._senders[sender.platform] = sender
@@ -310,13 +319,18 @@ class Engine:
         Returns the messages actually queued: one whose key was queued before (an
         invitation, a result post, a notice already given) is left out. The
         platform's dispatcher is woken only after the commit; before it, the rows
-        are not visible to it.
+        are not visible to it. A ``ConcurrentChangeError`` redoes the whole unit of
+        work, reading afresh, so a lost race is never reported to the sender.
         """
-        with unit_of_work(self.store.engine, locks=locks):
-            queued = self._queue(work(), key=key, origin=origin)
-            if queued:
-                after_commit(self.store.engine, lambda: self._wake(key.platform))
-        return queued
+
+        def once() -> list[Outbound]:
+            with unit_of_work(self.store.engine, locks=locks):
+                queued = self._queue(work(), key=key, origin=origin)
+                if queued:
+                    after_commit(self.store.engine, lambda: self._wake(key.platform))
+            return queued
+
+        return redo_on_conflict(once)
 
     def _queue(
         self, messages: list[Outbound], *, key: TeamKey, origin: Mapping[str, str]

@@ -15,6 +15,9 @@ order, inside the event's unit of work:
 6. :class:`Replan`: after a route that can move planned reminders, the team's
    pings are planned again, in the same transaction.
 
+Around them, :class:`EventMetrics` (first) and :class:`RouteReached` (last) count
+and time every routed event for ``/metrics``.
+
 Because they all run in the event's one transaction, a claim, a new team and
 the change itself commit together or not at all: a crash half-way leaves the
 event unhandled (the platform retries it) instead of half-handled.
@@ -23,15 +26,19 @@ event unhandled (the platform retries it) instead of half-handled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from bot.core import input_guard
 from bot.core.context import EventContext
+from bot.core.metrics import Metrics
 from bot.core.roles import ensure_team_for, founder_of
 from bot.core.router import Next, Route
-from conversations.core.i18n import Catalogue
-from conversations.core.messages import Outbound
+from conversations.core.i18n import DEFAULT_LOCALE, Catalogue
+from conversations.core.messages import Outbound, Where
+from storage.conflicts import ConcurrentChangeError
 from storage.keys import TeamKey
 from storage.quickscan.store import Store
+from storage.transactions import after_commit
 
 
 class Redelivery:
@@ -60,19 +67,31 @@ class Redelivery:
 class TeamLookup:
     """Looks the event's team up once, so refusals and replies speak its language.
 
-    Only for an event a route takes: team-channel chatter costs no query. Nothing
-    is created here (see :class:`TeamSetup`).
+    Only for an event a route takes: team-channel chatter costs no query. A route
+    that does not need the team (a member's DM: the walkthrough reads the team
+    with the participation) gets texts that look the language up only if a text
+    is actually asked for, in the same transaction, so an answer costs no team
+    query of its own. Nothing is created here (see :class:`TeamSetup`).
     """
 
     def __init__(self, *, store: Store) -> None:
         self._store = store
 
     def process(self, ctx: EventContext, route: Route, call_next: Next) -> list[Outbound]:
-        """Fill ``ctx.team`` and ``ctx.texts`` when the team exists."""
-        team = self._store.get_team(key=ctx.key) if ctx.event.team else None
+        """Fill ``ctx.team`` and ``ctx.texts`` when the team exists (texts only, lazily,
+        for a route that needs no team)."""
+        if not ctx.event.team:
+            return call_next(ctx)
+        if not (route.needs_team or route.coordinator_only):
+            return call_next(ctx.evolve(texts=Catalogue.deferred(lambda: self._locale(ctx.key))))
+        team = self._store.get_team(key=ctx.key)
         if team is None:
             return call_next(ctx)
         return call_next(ctx.evolve(team=team, texts=Catalogue(team.locale)))
+
+    def _locale(self, key: TeamKey) -> str:
+        team = self._store.get_team(key=key)
+        return team.locale if team is not None else DEFAULT_LOCALE
 
 
 class Screening:
@@ -155,3 +174,70 @@ class Replan:
         if route.replans and ctx.event.team:
             self._replan(ctx.key)
         return replies
+
+
+_ROUTE_REACHED: ContextVar[list[bool] | None] = ContextVar("quickscan_route_reached", default=None)
+
+
+class EventMetrics:
+    """Counts every routed event by kind and outcome; times the handled ones to their commit.
+
+    First in the chain, so it sees the refusals of the steps after it. Whether the
+    route itself ran is told by :class:`RouteReached`, the last step: a chain that
+    answered without reaching it was refused (or, with no answer, a redelivery).
+    Counted once the event's unit of work commits; an event that raises counts
+    as "error" at once (its transaction is rolled back; nothing else would tell),
+    or as "conflict" when it lost a race and the engine does it again (the redo
+    is counted by itself).
+    """
+
+    def __init__(self, *, metrics: Metrics, store: Store) -> None:
+        self._metrics = metrics
+        self._store = store
+
+    def process(self, ctx: EventContext, route: Route, call_next: Next) -> list[Outbound]:
+        """Run the chain, then count the event with what it came to."""
+        started = self._metrics.monotonic()
+        platform, kind = ctx.event.platform, event_kind(ctx)
+        reached: list[bool] = []
+        token = _ROUTE_REACHED.set(reached)
+        try:
+            replies = call_next(ctx)
+        except ConcurrentChangeError:  # another replica won a race: the engine redoes it
+            self._metrics.event(platform=platform, kind=kind, outcome="conflict")
+            raise
+        except Exception:
+            self._metrics.event(platform=platform, kind=kind, outcome="error")
+            raise
+        finally:
+            _ROUTE_REACHED.reset(token)
+        outcome = "handled" if reached else ("refused" if replies else "duplicate")
+
+        def committed() -> None:
+            self._metrics.event(platform=platform, kind=kind, outcome=outcome)
+            if outcome == "handled":
+                seconds = self._metrics.since_entry(fallback=started)
+                self._metrics.answer_latency(platform=platform, kind=kind, seconds=seconds)
+
+        after_commit(self._store.engine, committed)
+        return replies
+
+
+class RouteReached:
+    """The last step: tells :class:`EventMetrics` that no step before refused the event."""
+
+    def process(self, ctx: EventContext, route: Route, call_next: Next) -> list[Outbound]:
+        """Note that the route runs, then run it."""
+        reached = _ROUTE_REACHED.get()
+        if reached is not None:
+            reached.append(True)
+        return call_next(ctx)
+
+
+def event_kind(ctx: EventContext) -> str:
+    """The event's kind for metrics: a bounded word, never its text."""
+    if ctx.event.payload is not None:
+        return "button"
+    if ctx.command is not None:
+        return "command"
+    return "answer" if ctx.event.where is Where.DM else "message"

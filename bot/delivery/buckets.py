@@ -9,29 +9,44 @@ that ``not_before``, so a worker thread is never held by a busy chat and the
 other chats' messages go on.
 
 The buckets are kept as GCRA schedules (a "theoretical arrival time" per
-bucket): a reservation moves the bucket's schedule on by one interval, so rows
-waiting for the same bucket get consecutive slots instead of all waking at the
-same moment and competing for one token again. A send that must wait books
-only the buckets that hold it up, so a paused chat never uses up the shared
-(workspace, method) tokens the other chats need meanwhile.
+bucket, ``bot.delivery.gcra``): a reservation moves the bucket's schedule on by
+one interval, so rows waiting for the same bucket get consecutive slots instead
+of all waking at the same moment and competing for one token again. A send
+that must wait books only the buckets that hold it up, so a paused chat never
+uses up the shared (workspace, method) tokens the other chats need meanwhile.
+
+Where the schedules live: the platforms limit the bot, not a process, so a bot
+process keeps them in the database (:meth:`TokenBuckets.shared`,
+``storage.delivery.rate_buckets``), where every replica books its sends, on
+SQLite as on PostgreSQL. Their clock is then wall-clock epoch seconds (the
+injected ``Clock``): ``time.monotonic`` counts from an arbitrary point per host,
+so one replica's booked slot would mean nothing to another, while epoch seconds
+name the same moment on every host kept in step by NTP (a skew of milliseconds
+shifts a slot by as much, far below the platforms' windows). Unit tests keep
+the schedules in memory with a clock they step by hand.
 
 Why not a library: ``limits`` and ``pyrate-limiter`` read the wall clock (or
 ``time.monotonic``) themselves, and their "acquire" either blocks or only
-answers yes/no; we need an injected monotonic clock (tests step time by hand,
+answers yes/no; we need an injected clock (tests step time by hand,
 never sleep) and the number of seconds until a token, with a reservation, for a
 ``not_before`` in the outbox. GCRA is twenty lines; owning them is cheaper than
-adapting either library.
+adapting either library, and neither keeps its state where every replica books.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from bot.delivery import gcra
 from bot.delivery.api import Limit
+from conversations.core.clock import Clock
+from storage.delivery.rate_buckets import FRESH, BucketState, Plan, RateBucketStore
 
 Monotonic = Callable[[], float]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,30 +67,37 @@ class Booking:
     keys: frozenset[str]
 
 
-@dataclass(slots=True)
-class _Schedule:
-    """One bucket's GCRA state; ``tat`` is the theoretical arrival time of the next send."""
+class BucketStates(Protocol):
+    """Where the buckets' states live: one process's memory, or the shared database."""
 
-    interval: float
-    tolerance: float
-    tat: float
-    paused_until: float = float("-inf")
+    def read(self, *, keys: Collection[str]) -> dict[str, BucketState]:
+        """The states of ``keys`` (fresh for a bucket never used), changing nothing."""
+        ...
 
-    def earliest(self, now: float) -> float:
-        """The first moment a send would conform, without booking it."""
-        return max(now, self.tat - self.tolerance, self.paused_until)
+    def change(self, *, keys: Collection[str], plan: Plan[T]) -> T:
+        """Run ``plan`` on ``keys``' states with no other change in between; keep its states."""
+        ...
 
-    def book(self, moment: float) -> None:
-        """Book a send at ``moment`` (at or after :meth:`earliest`).
 
-        Right after a pause the bucket counts as empty (no burst), so the
-        platform that just said "too many" sees the steady rate first.
-        """
-        self.tat = max(self.tat, moment, self.paused_until + self.tolerance) + self.interval
+class MemoryStates:
+    """States in this process only (unit tests); a lock makes each change atomic."""
 
-    def pause_until(self, moment: float) -> None:
-        """No send before ``moment``."""
-        self.paused_until = max(self.paused_until, moment)
+    def __init__(self) -> None:
+        """Start with every bucket fresh."""
+        self._lock = threading.Lock()
+        self._states: dict[str, BucketState] = {}
+
+    def read(self, *, keys: Collection[str]) -> dict[str, BucketState]:
+        """The states of ``keys`` (fresh for a bucket never used)."""
+        with self._lock:
+            return {key: self._states.get(key, FRESH) for key in keys}
+
+    def change(self, *, keys: Collection[str], plan: Plan[T]) -> T:
+        """Run ``plan`` under the lock and keep the states it returns."""
+        with self._lock:
+            changed, result = plan({key: self._states.get(key, FRESH) for key in keys})
+            self._states.update(changed)
+            return result
 
 
 class TokenBuckets:
@@ -86,11 +108,23 @@ class TokenBuckets:
     re-tunes the bucket without forgetting what it booked.
     """
 
-    def __init__(self, *, monotonic: Monotonic) -> None:
-        """Use ``monotonic`` (seconds, never going back) as the buckets' clock."""
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._schedules: dict[str, _Schedule] = {}
+    def __init__(self, *, monotonic: Monotonic, states: BucketStates | None = None) -> None:
+        """Keep the buckets in ``states`` (this process's memory by default).
+
+        ``monotonic`` is the buckets' clock in seconds, never going back: any
+        clock for states in memory; for shared states use :meth:`shared`.
+        """
+        self._now = monotonic
+        self._states: BucketStates = states if states is not None else MemoryStates()
+
+    @classmethod
+    def shared(cls, *, store: RateBucketStore, clock: Clock) -> TokenBuckets:
+        """Buckets every process on ``store``'s database books together.
+
+        Their clock is ``clock``'s epoch seconds, the moment every replica agrees
+        on (see the module docstring for why not ``time.monotonic``).
+        """
+        return cls(monotonic=lambda: clock.now().timestamp(), states=store)
 
     def reserve(self, limits: Iterable[Limit], *, paid: frozenset[str] = frozenset()) -> Booking:
         """Book a token for one send from ``limits``' buckets; say how long until it may go.
@@ -101,53 +135,37 @@ class TokenBuckets:
         should come back then (not ask earlier) with ``paid`` naming the booked
         buckets, and a later reservation for the same buckets gets a later
         slot, so rows waiting for one bucket come back one by one. Buckets in
-        ``paid`` are skipped. An empty list of limits is never held back.
+        ``paid`` are skipped unless a pause holds them now (a pause voids what
+        was booked before it). An empty list of limits is never held back.
         """
-        with self._lock:
-            now = self._monotonic()
-            due = {
-                limit.key: self._schedule(limit, now) for limit in limits if limit.key not in paid
-            }
-            earliest = {key: schedule.earliest(now) for key, schedule in due.items()}
-            waiting = {key for key, moment in earliest.items() if moment > now}
-            booked = waiting or set(due)
-            for key in booked:
-                due[key].book(earliest[key])
-            wait = max((earliest[key] for key in waiting), default=now) - now
-            return Booking(wait=wait, keys=frozenset(booked))
+        rates = gcra.rates_of(limits)
+
+        def plan(states: Mapping[str, BucketState]) -> tuple[dict[str, BucketState], Booking]:
+            # The clock is read here, with the buckets locked: a moment read before
+            # waiting for the lock would book a slot another process has taken.
+            made = gcra.reserve(states, rates, now=self._now(), paid=paid)
+            return made.states, Booking(wait=made.wait, keys=made.keys)
+
+        return self._states.change(keys=rates.keys(), plan=plan)
 
     def wait(self, limits: Iterable[Limit]) -> float:
         """The seconds until every bucket of ``limits`` has a token, booking nothing."""
-        with self._lock:
-            now = self._monotonic()
-            return max(
-                (self._schedule(limit, now).earliest(now) - now for limit in limits), default=0.0
-            )
+        rates = gcra.rates_of(limits)
+        if not rates:
+            return 0.0
+        states = self._states.read(keys=rates.keys())
+        return gcra.wait(states, rates, now=self._now())
 
     def pause(self, *, key: str, seconds: float) -> None:
         """The platform said ``key`` is exhausted (a 429): nothing from it for ``seconds``.
 
-        Only this bucket stops. A bucket no limit has named yet is created
-        paused; the first limit that names it sets its rate.
+        Only this bucket stops, in every process sharing the states. A bucket no
+        limit has named yet is created paused; the first limit that names it sets
+        its rate.
         """
-        with self._lock:
-            now = self._monotonic()
-            schedule = self._schedules.get(key)
-            if schedule is None:
-                schedule = _Schedule(interval=0.0, tolerance=0.0, tat=now)
-                self._schedules[key] = schedule
-            schedule.pause_until(now + max(seconds, 0.0))
 
-    def _schedule(self, limit: Limit, now: float) -> _Schedule:
-        if limit.per_second <= 0 or limit.burst < 1:
-            raise ValueError(f"limit {limit.key}: per_second > 0 and burst >= 1 required")
-        interval = 1.0 / limit.per_second
-        tolerance = (limit.burst - 1) * interval
-        schedule = self._schedules.get(limit.key)
-        if schedule is None:
-            schedule = _Schedule(interval=interval, tolerance=tolerance, tat=now)
-            self._schedules[limit.key] = schedule
-        else:
-            schedule.interval = interval
-            schedule.tolerance = tolerance
-        return schedule
+        def plan(states: Mapping[str, BucketState]) -> tuple[dict[str, BucketState], None]:
+            until = self._now() + max(seconds, 0.0)
+            return {key: gcra.paused(states[key], until=until)}, None
+
+        self._states.change(keys=(key,), plan=plan)

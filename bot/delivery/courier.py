@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
+from bot.core.metrics import Metrics
 from bot.delivery.api import Delivery, Migrated, Permanent, PlatformSender, Retry, SendResult, Sent
 from bot.delivery.attachments import AttachmentRenderers, AttachmentUnavailableError
 from bot.delivery.buckets import Monotonic, TokenBuckets
@@ -121,8 +122,14 @@ class Courier:
         backoff: Backoff,
         on_permanent: UndeliverableHandler | None,
         on_migrated: MigrationHandler | None,
+        metrics: Metrics | None = None,
+        buckets: TokenBuckets | None = None,
     ) -> None:
-        """Wire the courier; see ``Dispatcher`` for what each part is."""
+        """Wire the courier; see ``Dispatcher`` for what each part is.
+
+        ``buckets`` default to this process's memory on ``monotonic``.
+        """
+        self._metrics = metrics
         self._store = store
         self._sender = sender
         self._owner = owner
@@ -132,7 +139,7 @@ class Courier:
         self._backoff = backoff
         self._on_permanent = on_permanent
         self._on_migrated = on_migrated
-        self.buckets = TokenBuckets(monotonic=monotonic)
+        self.buckets = buckets if buckets is not None else TokenBuckets(monotonic=monotonic)
         self._lock = threading.Lock()
         # outbox id -> its booked slot (monotonic) and the buckets booked for it
         self._booked: dict[int, tuple[float, frozenset[str]]] = {}
@@ -177,6 +184,7 @@ class Courier:
             )
             wait = self._slot(item, delivery)
             if wait > 0:
+                self._count(item, result="rate_limited")
                 return self._give_back(item, delay=wait, outcome=Outcome.DEFERRED, error=None)
             if stopping():
                 return self._give_back(item, delay=0.0, outcome=Outcome.LEFT, error=None)
@@ -235,6 +243,7 @@ class Courier:
                 )
             else:
                 log.warning("outbox %d delivered after its claim was lost", item.id)
+            self._count(item, result="sent")
             return Attempted(Outcome.SENT)
         if isinstance(result, Retry):
             after = max(result.after, 0.0)
@@ -242,6 +251,7 @@ class Courier:
                 # The platform named the exhausted bucket: only it waits, exactly as told.
                 self.buckets.pause(key=result.limit_key, seconds=after)
                 self._forget_bookings()
+                self._count(item, result="rate_limited")
                 return self._give_back(
                     item, delay=after, outcome=Outcome.RETRY, error=result.reason
                 )
@@ -273,7 +283,7 @@ class Courier:
                 )
                 return self._retry(item, reason="report_failed", attempt=delivery.attempt)
         log.warning("outbox %d undeliverable (%s)", item.id, reason)
-        return self._fail(item, reason=reason)
+        return self._fail(item, reason=reason, result="undeliverable")
 
     def _migrate(self, item: OutboxItem, *, old_team: str, new_team: str) -> None:
         """The chat moved: the team follows (engine), then every unsent row of the chat."""
@@ -295,6 +305,7 @@ class Courier:
         self, item: OutboxItem, *, reason: str, attempt: int, at_least: float = 0.0
     ) -> Attempted:
         delay = max(self._backoff.delay(attempt=attempt), at_least)
+        self._count(item, result="retry")
         log.warning(
             "outbox %d: transient failure (%s); next attempt in %.0f s", item.id, reason, delay
         )
@@ -310,9 +321,16 @@ class Courier:
             log.warning("outbox %d: claim lost before it was given back", item.id)
         return Attempted(outcome, due_in=delay)
 
-    def _fail(self, item: OutboxItem, *, reason: str) -> Attempted:
+    def _fail(self, item: OutboxItem, *, reason: str, result: str = "failed") -> Attempted:
+        """Record the row as never to be sent: ``result`` "failed" (ours) or "undeliverable"."""
         if not self._store.fail(
             item_id=item.id, owner=self._owner, now=self._clock.now(), error=reason
         ):
             log.warning("outbox %d: claim lost before it was recorded as failed", item.id)
+        self._count(item, result=result)
         return Attempted(Outcome.FAILED)
+
+    def _count(self, item: OutboxItem, *, result: str) -> None:
+        """One attempt's result for /metrics (a row given back at shutdown is no attempt)."""
+        if self._metrics is not None:
+            self._metrics.delivery(platform=item.platform, result=result)

@@ -23,9 +23,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from bot.core.metrics import Metrics
 from bot.delivery.api import PlatformSender
 from bot.delivery.attachments import AttachmentRenderers
-from bot.delivery.buckets import Monotonic
+from bot.delivery.buckets import Monotonic, TokenBuckets
 from bot.delivery.courier import (
     Attempted,
     Backoff,
@@ -36,6 +37,7 @@ from bot.delivery.courier import (
 )
 from conversations.core.clock import Clock
 from storage.delivery.outbox import OutboxItem, OutboxStore
+from storage.delivery.rate_buckets import RateBucketStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Dispatcher:
         backoff: Backoff | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         owner: str | None = None,
+        metrics: Metrics | None = None,
+        rate_buckets: RateBucketStore | None = None,
     ) -> None:
         """Wire the dispatcher.
 
@@ -77,7 +81,8 @@ class Dispatcher:
             store: The outbox.
             sender: Sends on this dispatcher's platform (``sender.platform``).
             clock: The time written to the outbox (``not_before``, claims, leases).
-            monotonic: The token buckets' clock (seconds); injected so tests step it.
+            monotonic: The clock (seconds) of the slots this process remembers, and of
+                buckets kept in memory; injected so tests step it.
             renderers: Make attachments into files before a send; without them a
                 message with an attachment is retried until a renderer exists.
             on_permanent: Told once per row that will never be delivered
@@ -89,6 +94,9 @@ class Dispatcher:
             backoff: Delays after transient failures.
             poll_seconds: The longest an idle loop sleeps without being woken.
             owner: This worker's name in claims; unique per process by default.
+            metrics: Counts every attempt's result by platform (``/metrics``).
+            rate_buckets: The token buckets every replica shares (on ``clock``'s epoch
+                seconds); without it they are this process's own (unit tests).
         """
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -110,7 +118,13 @@ class Dispatcher:
             backoff=backoff or Backoff(),
             on_permanent=on_permanent,
             on_migrated=on_migrated,
+            metrics=metrics,
+            buckets=None
+            if rate_buckets is None
+            else TokenBuckets.shared(store=rate_buckets, clock=clock),
         )
+        if metrics is not None:
+            metrics.track_platform(platform=sender.platform)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -240,6 +254,14 @@ class Dispatcher:
             return min(remaining, self._poll_seconds)
 
     # ------------------------------------------------------------ synchronous
+
+    def release_abandoned(self) -> int:
+        """Free claims an earlier, killed run of a single-process adapter left; how many.
+
+        See ``OutboxStore.release_claims``: only the console may call this, before
+        its first drain.
+        """
+        return self._store.release_claims(platform=self.platform)
 
     def run_until_idle(self) -> int:
         """Send every due row now, one at a time in id order; the number sent.

@@ -5,10 +5,10 @@ individual answers and open texts of rounds closed more than
 ``QUICKSCAN_RETENTION_MONTHS`` ago (their published result stays as a snapshot),
 platform delivery ids after ``QUICKSCAN_EVENT_RETENTION_DAYS``, checklist pupil
 data after 1 August of its school year (``ChecklistStore.purge_expired``), and
-chart/export files after a day. Every step is an idempotent conditional delete,
-so the APScheduler job, the console's ``@clock`` and a second process may all run
-it without harm. Afterwards SQLite's WAL is checkpointed, so what was deleted can
-no longer be read from the WAL file either.
+chart/export files and idle rate-limit buckets after a day. Every step is an
+idempotent conditional delete, so the APScheduler job, the console's ``@clock``
+and a second process may all run it without harm. Afterwards SQLite's WAL is
+checkpointed, so what was deleted can no longer be read from the WAL file either.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Protocol
 from bot.privacy.files import sweep
 from bot.privacy.policy import RetentionPolicy
 from storage import db
+from storage.delivery.rate_buckets import RateBucketStore
 from storage.privacy.retention import RetentionStore
 from storage.quickscan.records import Round, Team
 from storage.quickscan.store import Store
@@ -29,6 +30,8 @@ from storage.quickscan.store import Store
 log = logging.getLogger(__name__)
 
 RUN_EVERY = timedelta(days=1)
+BUCKETS_IDLE = timedelta(days=1)
+"""A token bucket unused this long is full again: its row goes (a new one starts full)."""
 
 
 class Snapshots(Protocol):
@@ -57,6 +60,7 @@ class RetentionReport:
     events: int = 0
     pupils: int = 0
     files: int = 0
+    rate_buckets: int = 0
 
 
 class Retention:
@@ -73,6 +77,7 @@ class Retention:
     ) -> None:
         self._store = store
         self._retention = RetentionStore(engine=store.engine)
+        self._buckets = RateBucketStore(engine=store.engine)
         self._snapshots = snapshots
         self._checklist = checklist
         self._output_dir = output_dir
@@ -111,17 +116,19 @@ class Retention:
             events=self._retention.purge_events(seen_before=self.policy.events_seen_before(now)),
             pupils=self._checklist.purge_expired(now=now),
             files=sweep(self._output_dir, now=now, max_age=self.policy.output_age),
+            rate_buckets=self._buckets.purge(idle_before=(now - BUCKETS_IDLE).timestamp()),
         )
         db.checkpoint(engine=self._store.engine)
         log.info(
             "retention: %d rounds (%d participations, %d answers), %d event ids, "
-            "%d pupils, %d files deleted",
+            "%d pupils, %d files, %d idle rate buckets deleted",
             report.rounds,
             report.participations,
             report.answers,
             report.events,
             report.pupils,
             report.files,
+            report.rate_buckets,
         )
         return report
 

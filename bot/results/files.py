@@ -10,6 +10,9 @@ message stays in the outbox and the file is made again on the next attempt.
 Rendering reads only the frozen snapshot (never the answers, which retention may
 have deleted), and the same attachment always gives the same file at the same
 path: the chart PNG and the workbook are deterministic for their inputs.
+
+matplotlib and openpyxl are imported only where a chart is drawn or a workbook
+written: a bot that never makes a file does not pay their start-up time and memory.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.delivery.attachments import AttachmentUnavailableError
-from bot.results.chart import factor_chart, item_chart
-from bot.results.export import export_workbook
 from bot.results.snapshot import RoundSnapshot
 from bot.results.team_result import TeamResult
 from conversations.core.i18n import Catalogue
@@ -95,6 +96,8 @@ class ResultFiles:
             AttachmentUnavailableError: The round has no snapshot (any more).
             ValueError: The snapshot has no exact figures (no chart may be drawn).
         """
+        from bot.results.chart import factor_chart, item_chart  # matplotlib: only here
+
         key = TeamKey(platform=platform, workspace=workspace, team=team)
         instrument = self._instruments[instrument_id]
         per_item = view == ITEMS
@@ -125,6 +128,8 @@ class ResultFiles:
             AttachmentUnavailableError: The round has no snapshot (any more).
             ValueError: The snapshot has no exact figures (nothing may be exported).
         """
+        from bot.results.export import export_workbook  # openpyxl: only here
+
         key = TeamKey(platform=platform, workspace=workspace, team=team)
         instrument = self._instruments[instrument_id]
         return export_workbook(

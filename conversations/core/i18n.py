@@ -7,7 +7,7 @@ locale falls back to Dutch so a partial translation never breaks the bot.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,12 @@ DEFAULT_LOCALE = "nl"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
+@cache
 def available_locales() -> tuple[str, ...]:
-    """The locales that have a main catalogue file (``nl.toml``), default first."""
+    """The locales that have a main catalogue file (``nl.toml``), default first.
+
+    Read once: the files ship with the code, and every event builds a catalogue.
+    """
     names = sorted(path.stem for path in LOCALE_DIR.glob("*.toml") if "." not in path.stem)
     return (DEFAULT_LOCALE, *[name for name in names if name != DEFAULT_LOCALE])
 
@@ -52,6 +56,10 @@ def _flatten(*, prefix: str, node: Mapping[str, Any], into: dict[str, str]) -> N
             into[key] = str(value)
 
 
+def _known(locale: str) -> str:
+    return locale if locale in available_locales() else DEFAULT_LOCALE
+
+
 def catalogue_keys(locale: str) -> frozenset[str]:
     """All keys of one catalogue (tests compare them across locales)."""
     return frozenset(_load(locale))
@@ -61,7 +69,27 @@ class Catalogue:
     """Texts of one locale."""
 
     def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
-        self.locale = locale if locale in available_locales() else DEFAULT_LOCALE
+        self._locale: str | None = _known(locale)
+        self._resolve: Callable[[], str] | None = None
+
+    @classmethod
+    def deferred(cls, resolve: Callable[[], str]) -> Catalogue:
+        """A catalogue whose locale is asked of ``resolve`` only when first needed.
+
+        For a team whose language costs a query: an event that says nothing in
+        the team's language (a member's answer, whose texts come with their
+        participation) never pays for it.
+        """
+        catalogue = cls()
+        catalogue._locale, catalogue._resolve = None, resolve
+        return catalogue
+
+    @property
+    def locale(self) -> str:
+        """The locale the texts are in (the default for one without a catalogue)."""
+        if self._locale is None:
+            self._locale = _known(self._resolve() if self._resolve else DEFAULT_LOCALE)
+        return self._locale
 
     def t(self, key: str, /, **values: object) -> str:
         """The text for ``key`` with ``values`` filled in.

@@ -26,7 +26,7 @@ from storage.quickscan.records import (
     RoundNotOpenError,
     RoundStatus,
 )
-from storage.quickscan.store import Store
+from storage.quickscan.store import Enrolment, Store
 
 S = ParticipationState
 
@@ -98,25 +98,25 @@ class Walkthrough:
 
     def _turn(self, participation: Participation) -> Turn:
         """Load the round, team and answers of a participation once for this event."""
-        key = participation.key.team_key
-        round_ = self._store.get_round(key=key, round_id=participation.round_id)
-        if round_ is None:  # pragma: no cover - a participation always has its round
-            raise LookupError(participation.round_id)
-        team = self._store.get_team(key=key)
+        return self._turn_of(self._store.enrolment(participation=participation), participation)
+
+    def _turn_of(self, enrolment: Enrolment, participation: Participation | None = None) -> Turn:
+        """The turn of a participation read with its round and team (one query, no cache)."""
+        participation = participation or enrolment.participation
         return Turn(
             participation=participation,
-            instrument=self._instruments[round_.instrument_id],
-            texts=Catalogue(team.locale if team else "nl"),
+            instrument=self._instruments[enrolment.round.instrument_id],
+            texts=Catalogue(enrolment.team.locale),
             answers=self._store.answers(participation_id=participation.id),
-            round_open=round_.status is RoundStatus.OPEN,
+            round_open=enrolment.round.status is RoundStatus.OPEN,
         )
 
     # ---------------------------------------------------------------- buttons
 
     def _handle_button(self, event: Inbound, payload: str) -> list[Outbound]:
         action = decode(payload)
-        participation = (
-            self._store.participation_for_user(
+        enrolment = (
+            self._store.enrolment_for_user(
                 platform=event.platform,
                 workspace=event.workspace,
                 user=event.sender.user,
@@ -125,9 +125,10 @@ class Walkthrough:
             if action is not None
             else None
         )
-        if action is None or participation is None:
+        if action is None or enrolment is None:
             return [_reply(event, Catalogue().t("dm.invalid_button"))]
-        turn = self._turn(participation)
+        participation = enrolment.participation
+        turn = self._turn_of(enrolment)
         if not turn.round_open:
             return [dm(participation, turn.texts.t("dm.round_closed"))]
         allowed = _VERBS_BY_STATE[participation.state]
@@ -138,13 +139,15 @@ class Walkthrough:
     # ------------------------------------------------------------------- text
 
     def _handle_text(self, event: Inbound) -> list[Outbound]:
-        active = self._store.active_participations(
+        active = self._store.active_enrolments(
             platform=event.platform, workspace=event.workspace, user=event.sender.user
         )
         if not active:
             return [_reply(event, Catalogue().t("dm.no_round"))]
-        participation = next((p for p in active if p.key.team == event.team), active[0])
-        turn = self._turn(participation)
+        turn = self._turn_of(
+            next((e for e in active if e.participation.key.team == event.team), active[0])
+        )
+        participation = turn.participation
         action = _interpret(turn, event.text)
         if action is not None:
             return self._apply(turn, action)
@@ -221,6 +224,7 @@ class Walkthrough:
                 answers=changes,
                 mark_started=bool(changes) or step.state is S.ANSWERING,
                 mark_submitted=submitted,
+                expected_version=participation.version,
             )
         except RoundNotOpenError:
             return [dm(participation, turn.texts.t("dm.round_closed"))]

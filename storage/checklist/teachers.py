@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 
 from storage.checklist import lifecycle
 from storage.checklist.records import Teacher, TeacherState
-from storage.checklist.shared import LOG, ChecklistRepositoryBase
+from storage.checklist.shared import LOG, ChecklistRepositoryBase, teacher_record
 from storage.keys import TeamKey
 from storage.models.checklist import ChecklistTeacherRow
 from storage.models.quickscan import TeamRow
 from storage.quickscan.queries import dialect_insert, rowcount, team_filter, team_row
+
+# Every DM asks it (does the checklist claim this message?): built once, with bound
+# parameters, since building a statement costs more than running it.
+_OF_USER = (
+    select(ChecklistTeacherRow, TeamRow)
+    .join(TeamRow, TeamRow.id == ChecklistTeacherRow.team_id)
+    .where(
+        ChecklistTeacherRow.user_ref == bindparam("user"),
+        TeamRow.platform == bindparam("platform"),
+        TeamRow.workspace == bindparam("workspace"),
+    )
+    .order_by(ChecklistTeacherRow.updated_at.desc(), ChecklistTeacherRow.id.desc())
+)
 
 
 class TeacherRepository(ChecklistRepositoryBase):
@@ -73,13 +86,10 @@ class TeacherRepository(ChecklistRepositoryBase):
         the one the teacher is working with.
         """
         with self._sessions.begin() as session:
-            return self._teachers(
-                session,
-                ChecklistTeacherRow.user_ref == user,
-                TeamRow.platform == platform,
-                TeamRow.workspace == workspace,
-                order_by=(ChecklistTeacherRow.updated_at.desc(), ChecklistTeacherRow.id.desc()),
+            found = session.execute(
+                _OF_USER, {"user": user, "platform": platform, "workspace": workspace}
             )
+            return [teacher_record(row, team) for row, team in found]
 
     def teacher_for_user(
         self, *, platform: str, workspace: str, user: str, teacher_id: int

@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, literal, or_, select, update
+from sqlalchemy import Table, case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -38,7 +40,7 @@ from storage.delivery.records import (
     lane_of,
 )
 from storage.models.delivery import OutboxMessageRow
-from storage.quickscan.queries import dialect_insert, rowcount
+from storage.quickscan.queries import rowcount
 from storage.transactions import Sessions
 
 __all__ = [
@@ -55,6 +57,24 @@ __all__ = [
 _PENDING = OutboxStatus.PENDING.value
 _SENT = OutboxStatus.SENT.value
 _FAILED = OutboxStatus.FAILED.value
+
+
+@cache
+def _queue_statement(dialect: str) -> Any:
+    """INSERT of one outbox row (its values as parameters) unless its key is queued.
+
+    Built once per dialect on the table (a Core statement): building a statement
+    costs more than running it, and every message the bot sends runs it.
+    """
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        msg = f"unsupported database dialect {dialect!r}"
+        raise NotImplementedError(msg)
+    table = cast(Table, OutboxMessageRow.__table__)
+    insert: Any = inserts[dialect](table)
+    return insert.on_conflict_do_nothing(
+        index_elements=["platform", "workspace", "dedupe_key"]
+    ).returning(table.c.id)
 
 
 def _finished(now: datetime) -> dict[str, Any]:
@@ -95,15 +115,10 @@ class OutboxStore:
             return 0
         values = [self._values(row, now=now) for row in rows]  # validates before writing
         queued = 0
+        statement = _queue_statement(self._engine.dialect.name)
         with self._sessions.begin() as session:
             for row in values:
-                statement = (
-                    dialect_insert(self._engine, OutboxMessageRow)
-                    .values(**row)
-                    .on_conflict_do_nothing(index_elements=["platform", "workspace", "dedupe_key"])
-                    .returning(OutboxMessageRow.id)
-                )
-                if session.execute(statement).first() is not None:
+                if session.execute(statement, row).first() is not None:
                     queued += 1
         return queued
 
@@ -265,6 +280,27 @@ class OutboxStore:
         else:
             values["error"] = error
         return self._update_claimed(item_id=item_id, owner=owner, values=values, done=False)
+
+    def release_claims(self, *, platform: str) -> int:
+        """Free every claim on ``platform``'s unsent rows; the number freed.
+
+        Only for the one process that alone delivers a platform (the console, at
+        its start): a claim found then was left by a run that was killed while
+        printing, and waiting out its lease would leave that chat silent until
+        the next line. Multi-process platforms rely on leases instead.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessageRow)
+                .where(
+                    OutboxMessageRow.status == _PENDING,
+                    OutboxMessageRow.platform == platform,
+                    OutboxMessageRow.claimed_by.is_not(None),
+                )
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            return rowcount(result)
 
     def fail(self, *, item_id: int, owner: str, now: datetime, error: str) -> bool:
         """It will never be delivered: status failed, content cleared, error code kept."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Double, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import REF_LENGTH, Base, UTCDateTime
@@ -18,6 +18,8 @@ LANE_LENGTH = 1024
 """Room for ``platform/workspace/eph/team/user``: four refs and the separators."""
 DEDUPE_KEY_LENGTH = 512
 """Room for keys like ``invite:<round>:<user>`` with a platform user id."""
+BUCKET_KEY_LENGTH = 64
+"""Room for a hashed bucket key (32 hex digits today)."""
 
 
 class OutboxMessageRow(Base):
@@ -59,3 +61,21 @@ class OutboxMessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateBucketRow(Base):
+    """One token bucket's GCRA state, shared by every process that sends for the bot.
+
+    The platforms limit the bot, not a process, so every replica books its sends
+    here (storage/delivery/rate_buckets.py). ``key`` is a hash of the bucket's
+    name: a private chat's bucket is named after a member's id, and this table
+    should not say who was messaged. ``tat`` (the theoretical arrival time of the
+    next send) and ``paused_until`` are wall-clock epoch seconds; NULL means
+    "never" (a bucket that is full, or was never paused).
+    """
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(BUCKET_KEY_LENGTH), primary_key=True)
+    tat: Mapped[float | None] = mapped_column(Double())
+    paused_until: Mapped[float | None] = mapped_column(Double())

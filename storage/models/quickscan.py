@@ -130,6 +130,10 @@ class ParticipationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set when the platform refused a DM (left the channel, blocked the bot).
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Raised by every saved walkthrough step: a step is written only over the
+    # version it was computed from, so two replicas handling one member's
+    # messages at once can never both write from the same state.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ProcessedEventRow(Base):

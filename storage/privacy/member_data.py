@@ -29,6 +29,7 @@ from storage.models.quickscan import (
 from storage.quickscan.queries import delete_participations, rowcount
 from storage.quickscan.records import RoundStatus
 from storage.quickscan.store import Store
+from storage.roster import forget_person, person_data
 from storage.transactions import Sessions
 
 
@@ -61,7 +62,7 @@ class MemberData:
         self._sessions = Sessions(store.engine)
 
     def export(self, *, platform: str, workspace: str, user: str) -> dict[str, object]:
-        """Everything the quickscan tables hold about ``user``, JSON-serialisable.
+        """Everything the quickscan and roster tables hold about ``user``, JSON-serialisable.
 
         Open answers are returned decrypted: the member gets their own words back,
         which is the point of the right of access.
@@ -108,7 +109,9 @@ class MemberData:
                 .where(ParticipationRow.user_ref == user, RoundRow.team_id.in_(teams))
                 .order_by(ParticipationRow.id)
             ).all()
+            roster = person_data(session, platform=platform, workspace=workspace, user=user)
         return {
+            "roster": roster,
             "coordinator_of": [
                 {"team": team, "added_by": by, "added_at": _iso(at)} for team, by, at in roles
             ],
@@ -204,7 +207,8 @@ class MemberData:
         blanked. Closed rounds' snapshots are not touched here: they hold
         aggregates, and their respondent fingerprints are ``ResultStore``'s; the
         checklist's rows (openers of checklist rounds included) are
-        ``ChecklistStore.forget_teacher``'s.
+        ``ChecklistStore.forget_teacher``'s. What the platform's roster learned
+        about the member (their name, the groups they were seen in) goes too.
         """
         last = self.last_coordinator_of(platform=platform, workspace=workspace, user=user)
         teams = _in_workspace(platform, workspace)
@@ -227,6 +231,7 @@ class MemberData:
                 .values(opened_by=ERASED_USER),
             ):
                 session.execute(statement.execution_options(synchronize_session=False))
+            forget_person(session, platform=platform, workspace=workspace, user=user)
             return Forgotten(
                 participations=participations,
                 answers=answers,

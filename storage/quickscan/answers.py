@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 
 from storage.keys import TeamKey
 from storage.models.quickscan import AnswerRow, ParticipationRow, RoundRow
 from storage.quickscan.shared import OPEN_ANSWER_PREFIX, RepositoryBase, team_id_of
 
+_ANSWERS = (  # built once: it runs for every answer (see shared.py)
+    select(AnswerRow.item_id, AnswerRow.value)
+    .where(AnswerRow.participation_id == bindparam("participation_id"))
+    .order_by(AnswerRow.item_id)
+)
 ROTATE_BATCH = 500
 """Answers re-sealed per transaction by ``rotate_keys`` (short locks on a live database)."""
 
@@ -20,11 +25,7 @@ class AnswerRepository(RepositoryBase):
     def answers(self, *, participation_id: int) -> dict[str, str]:
         """The answers of one participation (caller checked ownership), by item id."""
         with self._sessions.begin() as session:
-            rows = session.execute(
-                select(AnswerRow.item_id, AnswerRow.value)
-                .where(AnswerRow.participation_id == participation_id)
-                .order_by(AnswerRow.item_id)
-            ).all()
+            rows = session.execute(_ANSWERS, {"participation_id": participation_id}).all()
             return {item_id: self._open(item_id, value) for item_id, value in rows}
 
     def submitted_answers(self, *, key: TeamKey, round_id: int) -> list[dict[str, str]]:

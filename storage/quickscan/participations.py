@@ -1,18 +1,23 @@
 """Participations: who was invited to a round and where they are (part of ``Store``).
 
 ``save_progress`` writes a member's answers together with their conversation
-state, so a crash never loses an answer the member saw acknowledged.
+state, so a crash never loses an answer the member saw acknowledged. Given the
+version the caller read, it writes only over that version: of two replicas that
+computed a step from the same state, one wins and the other gets a
+``ConcurrentChangeError`` to redo its event from what is stored now.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Delete, Update, delete, func, literal, select, update
+from sqlalchemy import Delete, Table, Update, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.conflicts import ConcurrentChangeError
 from storage.keys import ConversationKey, TeamKey
 from storage.models.quickscan import AnswerRow, ParticipationRow, RoundRow, TeamRow, UTCDateTime
 from storage.quickscan.queries import dialect_insert, rowcount, team_filter
@@ -26,9 +31,20 @@ from storage.quickscan.shared import (
     OPEN,
     RepositoryBase,
     UnknownParticipationError,
+    answer_upsert,
     load_participation,
     load_participations,
+    participation_by_id,
     team_id_of,
+)
+
+# PostgreSQL: share-locks the round so a concurrent close waits for the saving
+# commit. Built once (see shared.py): it runs for every answer.
+_STATUS_AND_VERSION = (
+    select(RoundRow.status, ParticipationRow.version)
+    .join(ParticipationRow, ParticipationRow.round_id == RoundRow.id)
+    .where(ParticipationRow.id == bindparam("participation_id"))
+    .with_for_update(read=True, of=RoundRow)
 )
 
 
@@ -146,12 +162,13 @@ class ParticipationRepository(RepositoryBase):
         mark_started: bool = False,
         mark_submitted: bool = False,
         clear_submitted: bool = False,
+        expected_version: int | None = None,
     ) -> Participation:
         """Store answers and the conversation state in one transaction.
 
         Called before the next question is sent, so a crash never loses an
         answer the member saw acknowledged, and never records a state without
-        its answer.
+        its answer. Every save raises the participation's version.
 
         Args:
             participation_id: Whose walkthrough (already checked to be the user's).
@@ -162,12 +179,18 @@ class ParticipationRepository(RepositoryBase):
             mark_started: Set ``started_at`` unless already set.
             mark_submitted: Set ``submitted_at`` to ``now``.
             clear_submitted: Set ``submitted_at`` to None (reopened answers).
+            expected_version: The ``version`` of the participation the step was
+                computed from; the write happens only if it is still stored. None
+                writes unconditionally, for callers that computed nothing from a
+                read (set-up in tests and scripts); a conversation always passes it.
 
         Returns:
             The participation as stored.
 
         Raises:
             RoundNotOpenError: The round was closed; nothing is changed.
+            ConcurrentChangeError: Someone saved a step since ``expected_version``
+                was read; nothing is changed.
             UnknownParticipationError: No such participation.
             ValueError: Both ``mark_submitted`` and ``clear_submitted``.
         """
@@ -179,43 +202,36 @@ class ParticipationRepository(RepositoryBase):
             # PostgreSQL: share-lock the round so a concurrent close waits for this
             # commit. SQLite ignores FOR SHARE; there the status condition in the
             # UPDATE below is evaluated while holding the single write lock.
-            status = session.scalars(
-                select(RoundRow.status)
-                .join(ParticipationRow, ParticipationRow.round_id == RoundRow.id)
-                .where(ParticipationRow.id == participation_id)
-                .with_for_update(read=True, of=RoundRow)
+            found = session.execute(
+                _STATUS_AND_VERSION, {"participation_id": participation_id}
             ).one_or_none()
-            if status is None:
+            if found is None:
                 msg = f"unknown participation {participation_id}"
                 raise UnknownParticipationError(msg)
-            values: dict[str, Any] = {
-                "state": state.value,
-                "position": position,
-                "updated_at": now,
-            }
-            if mark_started:
-                values["started_at"] = func.coalesce(
-                    ParticipationRow.started_at, literal(now, type_=UTCDateTime())
-                )
-            if mark_submitted:
-                values["submitted_at"] = now
-            if clear_submitted:
-                values["submitted_at"] = None
-            open_round_ids = select(RoundRow.id).where(RoundRow.status == OPEN)
-            statement: Update = (
-                update(ParticipationRow)
-                .where(
-                    ParticipationRow.id == participation_id,
-                    ParticipationRow.round_id.in_(open_round_ids),
-                )
-                .values(values)
-                .execution_options(synchronize_session=False)
-            )
-            if status != OPEN or rowcount(session.execute(statement)) != 1:
+            status, version = found
+            if status != OPEN:
                 msg = f"the round of participation {participation_id} is closed"
                 raise RoundNotOpenError(msg)
+            if expected_version is not None and version != expected_version:
+                raise _stale(participation_id)
+            statement = _progress_update(
+                started=mark_started,
+                submitted=True if mark_submitted else (False if clear_submitted else None),
+                versioned=expected_version is not None,
+            )
+            parameters = {
+                "participation_id": participation_id,
+                "state": state.value,
+                "position": position,
+                "now": now,
+                "expected_version": expected_version,
+            }
+            if rowcount(session.execute(statement, parameters)) != 1:
+                # The round is share-locked (PostgreSQL) or the write lock held
+                # (SQLite) since it was read open, so only the version can differ.
+                raise _stale(participation_id)
             self._write_answers(session, participation_id, answers, now)
-            saved = load_participation(session, ParticipationRow.id == participation_id)
+            saved = participation_by_id(session, participation_id)
             if saved is None:  # pragma: no cover - updated just above
                 msg = f"participation {participation_id} vanished"
                 raise UnknownParticipationError(msg)
@@ -245,13 +261,8 @@ class ParticipationRepository(RepositoryBase):
                 AnswerRow.participation_id == participation_id, AnswerRow.item_id.in_(removed)
             )
             session.execute(removal.execution_options(synchronize_session=False))
-        if kept:
-            upsert = dialect_insert(self.engine, AnswerRow).values(kept)
-            upsert = upsert.on_conflict_do_update(
-                index_elements=["participation_id", "item_id"],
-                set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
-            )
-            session.execute(upsert)
+        if kept:  # a prebuilt Core statement, the rows as its parameters (shared.py)
+            session.execute(answer_upsert(self.engine.dialect.name), kept)
 
     def mark_unreachable(self, *, key: ConversationKey, round_id: int, now: datetime) -> bool:
         """Note that a member's DM failed; False if already noted (report once)."""
@@ -298,3 +309,38 @@ class ParticipationRepository(RepositoryBase):
                 .where(ParticipationRow.round_id == round_id, RoundRow.team_id == team_id_of(key))
             ).one()
             return RoundCounts(invited=invited, started=started, finished=finished)
+
+
+@cache
+def _progress_update(*, started: bool, submitted: bool | None, versioned: bool) -> Update:
+    """``save_progress``'s guarded UPDATE for one combination of its flags, built once.
+
+    ``submitted``: True sets ``submitted_at``, False clears it, None leaves it. With
+    ``versioned`` the row must still have ``expected_version``: the check that
+    counts, as the SELECT before it does not lock the row. A Core statement on the
+    table with bound parameters, since building one costs more than running it.
+    """
+    table = cast(Table, ParticipationRow.__table__)
+    now = bindparam("now", type_=UTCDateTime())
+    values: dict[str, Any] = {
+        "state": bindparam("state"),
+        "position": bindparam("position"),
+        "updated_at": now,
+        "version": table.c.version + 1,
+    }
+    if started:
+        values["started_at"] = func.coalesce(table.c.started_at, now)
+    if submitted is not None:
+        values["submitted_at"] = now if submitted else None
+    conditions = [
+        table.c.id == bindparam("participation_id"),
+        table.c.round_id.in_(select(RoundRow.id).where(RoundRow.status == OPEN)),
+    ]
+    if versioned:
+        conditions.append(table.c.version == bindparam("expected_version"))
+    return update(table).where(*conditions).values(values)
+
+
+def _stale(participation_id: int) -> ConcurrentChangeError:
+    msg = f"participation {participation_id} was saved by someone else meanwhile"
+    return ConcurrentChangeError(msg)

@@ -83,6 +83,7 @@ class Participation:
     started_at: datetime | None
     submitted_at: datetime | None
     unreachable_at: datetime | None = None
+    version: int = 0  # what ``save_progress(expected_version=…)`` must still find
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,17 @@ which ``RepositoryBase`` declares.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from storage.crypto import FieldCipher
 from storage.keys import ConversationKey, TeamKey
-from storage.models.quickscan import ParticipationRow, RoundRow, TeamRow
+from storage.models.quickscan import AnswerRow, ParticipationRow, RoundRow, TeamRow
 from storage.quickscan.queries import json_object, team_filter, team_row
 from storage.quickscan.records import Participation, ParticipationState, Round, RoundStatus, Team
 from storage.transactions import Sessions
@@ -103,6 +105,7 @@ def participation_record(row: ParticipationRow, team: TeamRow) -> Participation:
         started_at=row.started_at,
         submitted_at=row.submitted_at,
         unreachable_at=row.unreachable_at,
+        version=row.version,
     )
 
 
@@ -129,6 +132,36 @@ def load_participation(session: Session, *where: Any) -> Participation | None:
     """The one participation matching the conditions, or None."""
     found = load_participations(session, *where)
     return found[0] if found else None
+
+
+# The answer path's statements are built once, with bound parameters: building a
+# statement and its cache key costs more than running it, and they run per answer.
+_PARTICIPATION_BY_ID = (
+    select(ParticipationRow, TeamRow)
+    .join(RoundRow, RoundRow.id == ParticipationRow.round_id)
+    .join(TeamRow, TeamRow.id == RoundRow.team_id)
+    .where(ParticipationRow.id == bindparam("participation_id"))
+)
+
+
+def participation_by_id(session: Session, participation_id: int) -> Participation | None:
+    """One participation by id (the caller checked whose it is), or None."""
+    found = session.execute(_PARTICIPATION_BY_ID, {"participation_id": participation_id}).first()
+    return None if found is None else participation_record(found[0], found[1])
+
+
+@cache
+def answer_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of answers (rows given as parameters), per dialect."""
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        msg = f"unsupported database dialect {dialect!r}"
+        raise NotImplementedError(msg)
+    statement: Any = inserts[dialect](cast(Table, AnswerRow.__table__))
+    return statement.on_conflict_do_update(
+        index_elements=["participation_id", "item_id"],
+        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
+    )
 
 
 class RepositoryBase:

@@ -6,7 +6,8 @@ or by the owning user, so a forged id from one team can never reach another
 team's rows.
 
 The methods live in one repository per aggregate (``teams``, ``rounds``,
-``participations``, ``answers``); ``Store`` composes them, so callers keep one
+``participations``, ``answers``; ``enrolments`` reads a participation with its
+round and team at once); ``Store`` composes them, so callers keep one
 object and every repository shares the same sessions and cipher. Inside a unit of
 work (storage/transactions.py) every method joins the event's transaction.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from storage import db
 from storage.crypto import FieldCipher
 from storage.quickscan.answers import ROTATE_BATCH, AnswerRepository
+from storage.quickscan.enrolments import Enrolment, EnrolmentRepository
 from storage.quickscan.participations import ParticipationRepository
 from storage.quickscan.rounds import RoundRepository
 from storage.quickscan.shared import (
@@ -30,6 +32,7 @@ from storage.transactions import Sessions
 
 __all__ = [
     "OPEN_ANSWER_PREFIX",
+    "Enrolment",
     "ROTATE_BATCH",
     "Store",
     "UnknownParticipationError",
@@ -37,7 +40,13 @@ __all__ = [
 ]
 
 
-class Store(TeamRepository, RoundRepository, ParticipationRepository, AnswerRepository):
+class Store(
+    TeamRepository,
+    RoundRepository,
+    ParticipationRepository,
+    EnrolmentRepository,
+    AnswerRepository,
+):
     """All persistence of the bot: teams, coordinators, rounds, participations, answers.
 
     Attributes:

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, and_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from storage.keys import TeamKey
 from storage.models.quickscan import TeamRow
 from storage.models.schedule import ScheduledPingRow
-from storage.quickscan.queries import team_filter
+from storage.quickscan.queries import dialect_insert, team_filter
 from storage.transactions import Sessions
 
 
@@ -58,51 +58,65 @@ class ScheduleStore:
     def __init__(self, *, engine: Engine) -> None:
         self._sessions = Sessions(engine)
 
+    def hold(self, *, key: TeamKey) -> None:
+        """Take the team's plan for this transaction: call it before reading what to plan.
+
+        A re-plan reads the team's settings and round, then writes pings; two of
+        them in different replicas must not interleave, or the one that read the
+        older settings could write last. PostgreSQL locks the team's row (``FOR NO
+        KEY UPDATE``: a settings change waits, a new round's foreign key does not);
+        on SQLite ``BEGIN IMMEDIATE`` already holds the only write lock. Call it
+        inside the unit of work that syncs: outside one the lock ends at once.
+        """
+        with self._sessions.begin() as session:
+            session.execute(
+                select(TeamRow.id).where(*team_filter(key)).with_for_update(key_share=True)
+            )
+
     def sync(self, *, key: TeamKey, planned: Sequence[PlannedPing], now: datetime) -> None:
         """Make the team's future pending pings match the plan.
 
         Decided pings stay as they are, and so do pending ones already due: a plan
         made after their moment no longer lists them, but they must still go out
-        (once) if useful.
+        (once) if useful. A cancelled ping that the plan wants again while still
+        in the future is pending again (a region changed there and back).
+
+        Written without reading first: one UPDATE cancels what the plan dropped and
+        one ``INSERT … ON CONFLICT`` adds or refreshes what it lists, so two
+        replicas re-planning the same team at once (a setting changed, the hourly
+        tick, a round started) both succeed and the last commit's plan stands.
         """
         wanted = {ping.id: ping for ping in planned}
         with self._sessions.begin() as session:
-            team = session.scalars(select(TeamRow).where(*team_filter(key))).one()
-            stored = {
-                row.id: row
-                for row in session.scalars(
-                    select(ScheduledPingRow).where(ScheduledPingRow.team_id == team.id)
+            team_id = session.scalars(select(TeamRow.id).where(*team_filter(key))).one()
+            cancel: Update = (
+                update(ScheduledPingRow)
+                .where(
+                    ScheduledPingRow.team_id == team_id,
+                    ScheduledPingRow.status == PingStatus.PENDING.value,
+                    ScheduledPingRow.due_at > now,
+                    ScheduledPingRow.id.not_in(list(wanted)),
                 )
-            }
-            for ping_id, row in stored.items():
-                if row.status != PingStatus.PENDING:
-                    continue
-                plan = wanted.get(ping_id)
-                if plan is None and row.due_at <= now:
-                    continue  # already due: firing decides (sent, or expired if useless)
-                if plan is None:
-                    row.status = PingStatus.CANCELLED
-                    row.decided_at = now
-                else:
-                    row.kind = plan.kind
-                    row.due_at = plan.due_at
-                    row.useful_until = plan.useful_until
-                    row.args = json.dumps(dict(plan.args), sort_keys=True)
-            for ping_id, plan in wanted.items():
-                if ping_id in stored:
-                    continue
-                session.add(
-                    ScheduledPingRow(
-                        id=ping_id,
-                        team_id=team.id,
-                        kind=plan.kind,
-                        due_at=plan.due_at,
-                        useful_until=plan.useful_until,
-                        args=json.dumps(dict(plan.args), sort_keys=True),
-                        status=PingStatus.PENDING,
-                        decided_at=None,
-                    )
-                )
+                .values(status=PingStatus.CANCELLED.value, decided_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(cancel)
+            if not wanted:
+                return
+            rows = [
+                {
+                    "id": ping.id,
+                    "team_id": team_id,
+                    "kind": ping.kind,
+                    "due_at": ping.due_at,
+                    "useful_until": ping.useful_until,
+                    "args": json.dumps(dict(ping.args), sort_keys=True),
+                    "status": PingStatus.PENDING.value,
+                    "decided_at": None,
+                }
+                for ping in wanted.values()
+            ]
+            session.execute(_upsert(self._sessions.engine, rows, now=now))
 
     def due(self, *, now: datetime) -> list[Ping]:
         """Pending pings of every team that are due, oldest first."""
@@ -158,3 +172,29 @@ class ScheduleStore:
                 )
                 for ping, team in rows
             ]
+
+
+def _upsert(engine: Engine, rows: list[dict[str, Any]], *, now: datetime) -> Any:
+    """INSERT the planned pings; an existing one takes the plan's values if still open.
+
+    "Open" is pending, or cancelled with its moment still ahead; a sent or expired
+    ping is decided for good, and one cancelled whose moment passed stays cancelled
+    rather than firing late.
+    """
+    insert = dialect_insert(engine, ScheduledPingRow).values(rows)
+    reopenable = or_(
+        ScheduledPingRow.status == PingStatus.PENDING.value,
+        and_(ScheduledPingRow.status == PingStatus.CANCELLED.value, insert.excluded.due_at > now),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            "kind": insert.excluded.kind,
+            "due_at": insert.excluded.due_at,
+            "useful_until": insert.excluded.useful_until,
+            "args": insert.excluded.args,
+            "status": PingStatus.PENDING.value,
+            "decided_at": None,
+        },
+        where=reopenable,
+    )
