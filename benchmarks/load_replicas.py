@@ -31,44 +31,12 @@ workspace-wide figures are configuration: new messages per second
 (``SLACK_MESSAGES_PER_SECOND``, ``--slack-rate``) and the method tiers
 (``--slack-tier-scale``, see ``benchmarks/load_replica.py``), because with
 Slack's published Tier 3 (50 chat.update a minute per workspace) the Slack
-half alone would take hours. A Telegram member the starting replica has not
-seen (the roster of who is in a group is kept in each process's memory) gets
-no private invitation and joins by the deep link in the group's announcement,
-as a person would; the count is printed.
+half alone would take hours. A Telegram member the starting replica cannot
+invite (one no replica has seen in the group) would join by the deep link in
+the group's announcement, as a person would; the count is printed (the roster
+is in the shared database, so it should be 0).
 
-Figures, 20 teams x 15 members, defaults (``--slack-rate 20``,
-``--slack-tier-scale 20``), on a 2-CPU container that was also running other
-test suites (load average 15-25, so every latency is inflated)::
-
-                            quickscan serve (2 runs)    quickscan run
-    answering took          384 s / 363 s               373 s
-    clicks answered         43.8/s / 46.2/s             45.0/s
-    answers stored          42.2/s / 44.6/s (16200)     43.4/s (16200)
-    ack Slack p50/p95/p99   2.10/5.03/6.58 s            0.33/0.73/1.35 s
-                            1.95/4.36/5.47 s
-    ack Telegram p50/95/99  0.89/2.29/2.89 s            0.94/2.03/2.51 s
-                            0.76/2.05/2.56 s
-    visible Slack p95       5.1 s / 4.4 s               3.2 s
-    visible Telegram p95    11.2 s / 10.4 s             9.5 s
-    deliveries/s (mean)     Slack 35.8-39.2, Telegram 23.1-24.4
-    Telegram overall        busiest 1 s: 111-139 (limit 30); busiest 10 s: 56-60/s
-    Telegram private chat   busiest 1 s: 3 (limit 1)
-    Telegram group          busiest 60 s: 6 (limit 20)
-    Slack new messages      busiest 1 s: 33-35 (limit 20); busiest 10 s: 16/s
-    Slack chat.update       busiest 60 s: 2544-2617 (limit 1000)
-    exactly once            every check ok in all three runs: 0 lost, 0 duplicates,
-                            0 refused calls, 300/300 submitted, outbox empty
-
-Nothing was lost or doubled. The limits are not kept across replicas: each
-process has its own token buckets, so two replicas together send up to twice
-the configured rate (Telegram about 60 a second against its 30). The
-per-chat figures count API calls, and one delivery can make several (Slack's
-result: headline, chart, details), so their 3 in a second is no proof of a
-broken per-chat limit.
-The burst of a bucket adds to it: Telegram's overall bucket lets 30 go at
-once on top of its 30 a second, and a Slack tier bucket a whole minute's
-calls. With ``serve`` the Slack acks were slower than with ``run`` (p95
-4.4-5.0 s against 0.7 s, above Slack's 3 s); Telegram's were alike in both.
+Figures: see the README's Benchmark section (measured on a quiet 2-CPU machine).
 """
 
 from __future__ import annotations
