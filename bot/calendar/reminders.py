@@ -11,7 +11,7 @@ and a second process finds it already claimed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -57,6 +57,26 @@ class ChecklistRounds(Protocol):
         ...
 
 
+class PingSource(Protocol):
+    """Another subsystem's pings (the team's plan follow-up): planned and fired here.
+
+    The reminders own the timer and the ping outbox; a source only says which pings
+    a team should have (from its own state, the team's school days and ``now``) and
+    what a due ping of one of its ``kinds`` says. Planning must be pure and give
+    stable ids, like the planner's, so planning again changes nothing.
+    """
+
+    kinds: frozenset[str]
+
+    def plan(self, *, team: Team, days: SchoolDays | None, now: datetime) -> list[PlannedPing]:
+        """The pings this source wants for ``team`` (``days`` is None without a region)."""
+        ...
+
+    def fire(self, *, ping: Ping, now: datetime) -> list[Outbound]:
+        """The messages of a due, claimed ping of one of :attr:`kinds`."""
+        ...
+
+
 CalendarFor = Callable[[Team], SchoolDays | None]
 """The school days of a team's region with its overrides; None when no region is set."""
 
@@ -74,7 +94,9 @@ class Reminders:
         walkthrough: Walkthrough,
         results: Results,
         clock: Clock,
+        sources: Sequence[PingSource] = (),
     ) -> None:
+        self._sources = tuple(sources)
         self._store = store
         self._schedule = schedule
         self._calendar_for = calendar_for
@@ -92,10 +114,12 @@ class Reminders:
     def plan(self, *, team: Team) -> list[PlannedPing]:
         """What the team's outbox should hold from now on."""
         days = self._calendar_for(team)
-        if days is None:
-            return []
         now = self._clock.now()
         planned: list[PlannedPing] = []
+        for source in self._sources:
+            planned += source.plan(team=team, days=days, now=now)
+        if days is None:
+            return planned
         if self._checklist is not None:
             year = school_year_of(now)
             for school_year in (year, year + 1):
@@ -172,7 +196,12 @@ class Reminders:
             "checklist_announce": self._checklist_announce,
         }
         handler = handlers.get(ping.kind)
-        return handler(ping, now) if handler is not None else []
+        if handler is not None:
+            return handler(ping, now)
+        for source in self._sources:
+            if ping.kind in source.kinds:
+                return source.fire(ping=ping, now=now)
+        return []
 
     def _open_round(self, ping: Ping) -> Round | None:
         round_ = self._store.current_round(key=ping.team)

@@ -2,6 +2,14 @@
 
 Catalogues are TOML files in ``conversations/core/locale``; a missing key in a non-default
 locale falls back to Dutch so a partial translation never breaks the bot.
+
+A text that states a number of things has plural forms: a table whose keys are
+CLDR plural categories, chosen by the ``count`` value::
+
+    invited = { one = "{count} leraar", other = "{count} leraren" }
+
+The category of a number comes from Babel (CLDR rules per locale), not from a
+rule of our own: Dutch and English only tell 1 from the rest, other languages do not.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from babel import Locale
 
 DEFAULT_LOCALE = "nl"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -26,19 +36,35 @@ def available_locales() -> tuple[str, ...]:
     return (DEFAULT_LOCALE, *[name for name in names if name != DEFAULT_LOCALE])
 
 
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+Template = str | Mapping[str, str]
+"""A text, or its plural forms by CLDR category (always with ``other``)."""
+
+
+def is_plural_table(node: Mapping[str, Any]) -> bool:
+    """Whether a TOML table holds one text's plural forms rather than more keys."""
+    return bool(node) and "other" in node and set(node) <= PLURAL_CATEGORIES
+
+
 @cache
-def _load(locale: str) -> Mapping[str, str]:
+def _plural_rule(locale: str) -> Callable[[int], str]:
+    """The CLDR plural category of a whole number in ``locale``."""
+    return Locale.parse(locale).plural_form
+
+
+@cache
+def _load(locale: str) -> Mapping[str, Template]:
     """The main file ``nl.toml`` merged with its parts ``nl.<subsystem>.toml``.
 
     Each subsystem keeps its texts in a part of its own, so the catalogue does not
     become one file everybody edits; a key defined twice is a programming error.
     """
-    flat: dict[str, str] = {}
+    flat: dict[str, Template] = {}
     paths = [LOCALE_DIR / f"{locale}.toml", *sorted(LOCALE_DIR.glob(f"{locale}.*.toml"))]
     for path in paths:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        part: dict[str, str] = {}
+        part: dict[str, Template] = {}
         _flatten(prefix="", node=data, into=part)
         clash = sorted(set(part) & set(flat))
         if clash:
@@ -47,10 +73,12 @@ def _load(locale: str) -> Mapping[str, str]:
     return flat
 
 
-def _flatten(*, prefix: str, node: Mapping[str, Any], into: dict[str, str]) -> None:
+def _flatten(*, prefix: str, node: Mapping[str, Any], into: dict[str, Template]) -> None:
     for name, value in node.items():
         key = f"{prefix}{name}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and is_plural_table(value):
+            into[key] = {category: str(text) for category, text in value.items()}
+        elif isinstance(value, Mapping):
             _flatten(prefix=f"{key}.", node=value, into=into)
         else:
             into[key] = str(value)
@@ -94,12 +122,25 @@ class Catalogue:
     def t(self, key: str, /, **values: object) -> str:
         """The text for ``key`` with ``values`` filled in.
 
+        A text with plural forms takes the form for ``values["count"]`` (an int),
+        so "1 leraar" and "3 leraren" come from one key.
+
         Raises:
             KeyError: when the key is in no catalogue: a programming error the
                 tests must catch, not a text to show.
+            ValueError: a text with plural forms was asked without an int ``count``.
         """
-        texts = _load(self.locale)
-        template = texts.get(key)
+        locale = self.locale
+        template = _load(locale).get(key)
         if template is None:
+            locale = DEFAULT_LOCALE
             template = _load(DEFAULT_LOCALE)[key]
+        if not isinstance(template, str):
+            template = self._plural(template, locale=locale, key=key, count=values.get("count"))
         return template.format(**values) if values else template
+
+    @staticmethod
+    def _plural(forms: Mapping[str, str], *, locale: str, key: str, count: object) -> str:
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ValueError(f"catalogue text {key!r} has plural forms: pass count=<int>")
+        return forms.get(_plural_rule(locale)(abs(count)), forms["other"])
