@@ -80,6 +80,8 @@ class ConsoleScreen:
         destination = message.destination
         if destination.kind is DestinationKind.TEAM:
             tag = "[team]"
+            if message.pin:  # a terminal cannot pin: say it, as a platform would show it
+                tag = f"[team] ({Catalogue().t('pin.console_marker')})"
         elif destination.kind is DestinationKind.EPHEMERAL:
             tag = f"[team>{destination.user}]"
         else:

@@ -408,7 +408,7 @@ def test_dates_outside_the_shipped_range_raise(calendar: SchoolCalendar) -> None
     with pytest.raises(OutOfRangeError, match="outside the school calendar"):
         calendar.is_school_day(date(2025, 8, 29), region=NOORD)
     with pytest.raises(OutOfRangeError):
-        calendar.is_school_day(last + timedelta(days=1), region=NOORD)
+        calendar.holiday_on(last + timedelta(days=1), region=NOORD)
     with pytest.raises(OutOfRangeError, match="2030-2031"):
         calendar.holiday(region=ZUID, kind=HERFST, school_year_starting=2030)
     with pytest.raises(OutOfRangeError):
@@ -451,8 +451,34 @@ def test_bad_overrides_are_refused(calendar: SchoolCalendar) -> None:
         )
     with pytest.raises(OutOfRangeError):
         calendar.with_overrides(
-            region=NOORD, overrides={(2031, HERFST): (date(2031, 10, 11), date(2031, 10, 19))}
+            region=NOORD, overrides={(2024, HERFST): (date(2024, 10, 12), date(2024, 10, 20))}
         )
+
+
+def test_after_the_data_school_days_are_weekdays_minus_public_holidays(
+    calendar: SchoolCalendar,
+) -> None:
+    _first, last = calendar.coverage(region=MIDDEN)
+    assert last == date(2030, 8, 25)  # the midden summer holiday 2030 ends the data
+    assert calendar.first_school_day_after(date(2030, 7, 12), region=MIDDEN) == date(2030, 8, 26)
+    assert calendar.is_school_day(date(2030, 10, 21), region=MIDDEN)  # no herfst data: a Monday
+    assert not calendar.is_school_day(date(2030, 10, 19), region=MIDDEN)  # a Saturday
+    assert not calendar.is_school_day(date(2030, 12, 25), region=MIDDEN)  # Kerstmis
+    assert not calendar.is_school_day(date(2031, 4, 11), region=MIDDEN)  # Goede Vrijdag
+    assert calendar.school_days_before(date(2031, 4, 15), n=1, region=MIDDEN) == date(
+        2031, 4, 10
+    )  # skipping Goede Vrijdag, the weekend and Tweede Paasdag (Easter 2031: 13 April)
+
+
+def test_a_school_may_set_its_own_holidays_after_the_data(calendar: SchoolCalendar) -> None:
+    own = calendar.with_overrides(
+        region=NOORD, overrides={(2030, HERFST): (date(2030, 10, 12), date(2030, 10, 20))}
+    )
+    assert not own.is_school_day(date(2030, 10, 14), region=NOORD)
+    assert own.first_school_day_after(date(2030, 10, 11), region=NOORD) == date(2030, 10, 21)
+    assert own.holiday(region=NOORD, kind=HERFST, school_year_starting=2030).overridden
+    # The shipped data is no longer for it: the warning still comes in time.
+    assert own.coverage(region=NOORD) == calendar.coverage(region=NOORD)
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,7 @@ def test_a_long_paste_is_answered_briefly(flow: ChecklistFlow) -> None:
     flow.handle(said("/checklist klas"))
     paste = "\n".join(["AB"] * 300 + ["Sanne"] * 300 + ["A B"] * 300)
     (reply,) = private_only(flow.handle(said(paste)))
-    assert "Regel 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 …" in reply.text
+    assert "Regels 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 …" in reply.text
     assert "Sanne" not in reply.text
 
 

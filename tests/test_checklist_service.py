@@ -205,7 +205,7 @@ def test_opening_round_2_closes_a_forgotten_round_1(engine: Engine) -> None:
     )
     posts = channel(opened)
     assert "teamtotalen ronde 1" in posts[0]
-    assert "Deelname: 0 van 1 leraren" in posts[0]
+    assert "Deelname: 0 van 1 leraar." in posts[0]
     assert "ronde 2 (2026/27) is geopend" in posts[1]
     round_ = engine.checklist.current_round(team=TEAM)
     assert round_ is not None

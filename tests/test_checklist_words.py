@@ -46,6 +46,8 @@ TEAM_WORDS = {
     TeamWord.CLOSE: {"sluit", "close", "afsluiten"},
     TeamWord.STATUS: {"status", "stand"},
     TeamWord.HELP: {"help", "hulp"},
+    TeamWord.ON: {"aan", "on"},
+    TeamWord.OFF: {"uit", "off"},
 }
 
 

@@ -192,9 +192,7 @@ def test_a_team_command_typed_in_private_is_no_answer(console: Console) -> None:
     console.say("anna@team: /quickscan start", "bram@dm: start")
     assert state_of(console, "bram") == (ParticipationState.ANSWERING, 0)
     for typed in ("/quickscan sluit", "/quickscan start", "/QUICKSCAN status extra"):
-        assert only_private(console.say(f"bram@dm: {typed}"), "bram") == [
-            NL.t("input.team_only")
-        ]
+        assert only_private(console.say(f"bram@dm: {typed}"), "bram") == [NL.t("input.team_only")]
     assert state_of(console, "bram") == (ParticipationState.ANSWERING, 0)
     assert answers_of(console, "bram") == {}
     assert console.store.current_round(key=CONSOLE_TEAM) is not None

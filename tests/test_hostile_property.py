@@ -494,8 +494,7 @@ def _check_stored(world: World, workspace: str) -> None:
         assert MIN_RESPONDENTS_FLOOR <= team.min_respondents <= 500
     codes = {option.code for option in QUICKSCAN.scale.options}
     grades = {
-        str(grade)
-        for grade in range(QUICKSCAN.closing.grade_min, QUICKSCAN.closing.grade_max + 1)
+        str(grade) for grade in range(QUICKSCAN.closing.grade_min, QUICKSCAN.closing.grade_max + 1)
     }
     question_ids = {question.id for question in QUICKSCAN.questions}
     grade_ids = {grade_item_id(cluster_id=cluster.id) for cluster in QUICKSCAN.clusters}

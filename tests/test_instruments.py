@@ -78,10 +78,11 @@ def _seed(prefix: str) -> str:
 # --- the packaged quickscan ---------------------------------------------------------------
 
 
-def test_packaged_instruments_are_both_loaded() -> None:
+def test_packaged_instruments_are_all_loaded() -> None:
     instruments = load_instruments()
 
-    assert set(instruments) == {"quickscan-po", "checklist-oudercontact"}
+    # The mentor survey (tests/test_mentor_survey.py) is a quickscan with a paired survey.
+    assert set(instruments) == {"quickscan-po", "checklist-oudercontact", "ervaring-belang"}
     assert all(instrument.id == key for key, instrument in instruments.items())
 
 
@@ -390,6 +391,14 @@ def _duplicate_open_question(data: dict[str, Any]) -> None:
     data["closing"]["open_questions"][2]["id"] = "priority"
 
 
+def _no_questions(data: dict[str, Any]) -> None:
+    del data["questions"]
+
+
+def _grades_without_grade_question(data: dict[str, Any]) -> None:
+    del data["closing"]["grade_question"]
+
+
 def _unknown_kind(data: dict[str, Any]) -> None:
     data["kind"] = "survey"
 
@@ -414,6 +423,8 @@ def _missing_kind(data: dict[str, Any]) -> None:
         (_empty_cluster, "clusters.1"),
         (_duplicate_factor_number, "factors.2.number"),
         (_duplicate_open_question, "closing.open_questions.2.id"),
+        (_no_questions, "questions: a quickscan needs at least one question"),
+        (_grades_without_grade_question, "closing.grade_question: the closing page asks"),
         (_unknown_kind, "kind: Input tag 'survey'"),
         (_missing_kind, "kind: Field required"),
     ],
@@ -476,7 +487,12 @@ def test_variant_in_extra_directory_needs_no_code(tmp_path: Path) -> None:
 
     instruments = load_instruments(directories=[tmp_path])
 
-    assert list(instruments) == ["checklist-oudercontact", "quickscan-po", "quickscan-vo"]
+    assert list(instruments) == [
+        "checklist-oudercontact",
+        "ervaring-belang",
+        "quickscan-po",
+        "quickscan-vo",
+    ]
     variant = instruments["quickscan-vo"]
     assert isinstance(variant, Quickscan)
     assert variant.school_type == "vo"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.results.anonymity import EXACT_MINIMUM, Tier
 from bot.results.distribution import Distribution
 from bot.results.figures import figures
-from bot.results.labels import DEFAULT_RULES
+from bot.results.labels import DEFAULT_RULES, Label
 from bot.results.merge import merge
 from bot.results.team_result import TeamResult
 from conversations.instrument import (
@@ -328,6 +328,21 @@ def test_between_the_minimum_and_five_only_coarse_labels() -> None:
     assert result.open_answers == {}
     assert result.priority_mentions == {}
     assert set(result.coarse_labels) == {1, 2, 3}
+
+
+def test_agreement_on_the_middle_is_labelled_per_item_and_factor_but_never_coarse() -> None:
+    fair = {"q01": "+/-", "q02": "+/-", "q03": "+", "q04": "-", "q05": "?", "q06": "?"}
+    exact = _merge((fair,) * 5)
+    labels = {item.question_id: item.label for item in exact.items()}
+    assert labels["q01"] is labels["q02"] is Label.EENS_REDELIJK
+    assert exact.factors()[0].label is Label.EENS_REDELIJK
+    # Factor 2: half positive, half negative: divided, not agreement.
+    assert exact.factors()[1].label is Label.VERDEELD
+    # Coarse labels count +/- and ? as one group: they cannot tell agreement from no insight.
+    coarse = _merge((fair,) * 4, min_respondents=3)
+    assert coarse.tier is Tier.COARSE
+    assert coarse.coarse_labels[1] is Label.GEMENGD
+    assert Label.EENS_REDELIJK not in coarse.coarse_labels.values()
 
 
 def test_open_answers_hidden_below_min_text_respondents() -> None:

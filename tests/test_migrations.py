@@ -20,6 +20,8 @@ from storage.models import Base
 
 TABLES = {
     "teams",
+    "team_plans",
+    "plan_votes",
     "coordinators",
     "rounds",
     "participations",

@@ -201,8 +201,8 @@ def test_forget_me_asks_first_and_then_erases(five_console: Console, tmp_path: P
     (done,) = _say(console, MEMBER, "/quickscan vergeet-mij bevestig")
 
     _only_to([done], MEMBER)
-    assert "2 deelname(s)" in done.text
-    assert "2 leerling(en)" in done.text
+    assert "2 deelnames" in done.text
+    assert "2 leerlingen van je checklist" in done.text
     assert _participations(console, MEMBER) == 0
     assert _participations(console, "chris") == 2  # others keep theirs
     checklist = ChecklistStore(engine=console.store.engine, cipher=console.store.cipher)

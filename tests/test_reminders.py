@@ -95,8 +95,9 @@ def test_a_school_year_of_checklist_pings_per_region(
     # Round 1 opens three weeks before the herfstvakantie (a Monday: it starts on a Saturday).
     assert day_of("checklist:r1:open") == herfst.start - timedelta(days=19)
     reminders = sorted(day_of(key) for key in sent if key.startswith("checklist:r1:remind"))
-    # One week before (Monday) and two school days before (Thursday).
-    assert reminders == [herfst.start - timedelta(days=5), herfst.start - timedelta(days=2)]
+    # The rule of both rounds: one week before the deadline (the Friday before the
+    # herfstvakantie, a Saturday) and two school days before it (the Wednesday).
+    assert reminders == [herfst.start - timedelta(days=8), herfst.start - timedelta(days=3)]
     assert day_of("checklist:r1:close") == herfst.end + timedelta(days=1)
     assert day_of("checklist:r2:announce") == kerst.start - timedelta(days=5)
     assert day_of("checklist:r2:open") == kerst.end + timedelta(days=1)

@@ -98,6 +98,7 @@ def test_the_manifest_matches_the_adapter() -> None:
         "groups:read",
         "users:read",
         "files:write",
+        "pins:write",  # the team's agreed plan is pinned
     }
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True

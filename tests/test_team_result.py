@@ -84,10 +84,12 @@ def test_each_label_on_an_item_built_to_produce_it() -> None:
                 "q03": ["++", "+", "+", "+", "++", "+", "+", "+", "-", "+/-"],
                 # 6 of 10 negative, 2 positive -> werkpunt (neither divided: 20 % positive)
                 "q04": ["--", "-", "-", "--", "-", "-", "+", "+", "+/-", "+/-"],
-                # mostly neutral -> gemengd
+                # 7 of 10 "+/-": agreement on the middle -> eens: redelijk
                 "q05": ["+/-", "+/-", "+/-", "+/-", "+", "+", "-", "+/-", "+/-", "+/-"],
                 # mean 2.5 with few negatives: werkpunt through the mean rule
                 "q06": ["+/-", "+/-", "+/-", "+/-", "+/-", "-", "--", "--", "+/-", "+/-"],
+                # 5 "+/-", 3 positive, 2 negative: no rule -> gemengd
+                "q07": ["+/-", "+/-", "+/-", "+/-", "+/-", "+", "+", "++", "-", "--"],
             },
             count=10,
         )
@@ -96,7 +98,8 @@ def test_each_label_on_an_item_built_to_produce_it() -> None:
     assert item(result, "q02").label is Label.VERDEELD
     assert item(result, "q03").label is Label.GAAT_GOED
     assert item(result, "q04").label is Label.WERKPUNT
-    assert item(result, "q05").label is Label.GEMENGD
+    assert item(result, "q05").label is Label.EENS_REDELIJK
+    assert item(result, "q07").label is Label.GEMENGD
     q06 = item(result, "q06").distribution
     assert q06.negative_share < 0.5
     assert q06.mean is not None
@@ -177,9 +180,10 @@ def test_a_clearly_worst_factor_comes_first_with_its_reason() -> None:
         report=build_report(instrument=INSTRUMENT, result=merged(responses)),
         texts=Catalogue(),
     )
+    assert "Waarom: de meeste antwoorden zijn - of -- (21 van 27); gemiddeld 2,0" in headline
     assert (
-        "7 van 9 collega's antwoorden - of -- op 'Maken leerkrachten praktische afspraken over "
-        "hoe leerling, ouders en school bij kunnen dragen aan ontwikkelpunten?'"
+        "Het duidelijkst bij 'Maken leerkrachten praktische afspraken over hoe leerling, ouders "
+        "en school bij kunnen dragen aan ontwikkelpunten?' (7 van 9 collega's: - of --)."
     ) in headline
 
 
@@ -244,7 +248,10 @@ def test_discuss_and_investigate_lists_and_follow_up_questions() -> None:
     assert "• 10. Is duidelijk welke formele en informele contacten" in details
     assert "(3 positief, 3 negatief)" in details
     assert "*Zoek uit*" in details
-    assert "(3 van 6 antwoorden ?)" in details
+    assert (
+        "(3 van 6 antwoorden ?): vraag het de 3 collega's die er wel zicht op hebben,"
+        " of zoek het uit met de checklist oudercontact\n"
+    ) in details
     assert details.rstrip().endswith("Wat is een goede eerste stap in de verbetering?")
 
 

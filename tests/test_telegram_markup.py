@@ -107,7 +107,9 @@ def test_a_typed_mention_notifies_nobody() -> None:
 def test_the_instruments_open_questions_are_trusted_titles() -> None:
     instruments = load_instruments()
     renderer = Renderer(trusted=instrument_texts(instruments.values()))
-    quickscan = next(i for i in instruments.values() if isinstance(i, Quickscan))
+    quickscan = instruments["quickscan-po"]
+    assert isinstance(quickscan, Quickscan)
+    assert quickscan.closing is not None
     title = quickscan.closing.open_questions[0].text
     assert renderer.html(f"_{title}_") == f"<i>{title}</i>"
     assert renderer.html("_vet_") == "_vet_"

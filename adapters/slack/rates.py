@@ -1,8 +1,8 @@
 """Slack's rate limits, as the token buckets the dispatcher checks before each send.
 
 Slack limits new messages to about one per second per conversation (chat.postMessage's
-special tier) and the Web API per method and workspace in tiers (Tier 3: 50+ calls a
-minute, Tier 4: 100+). The dispatcher (``bot/delivery``) takes a token from every
+special tier) and the Web API per method and workspace in tiers (Tier 2: 20+ calls a
+minute, Tier 3: 50+, Tier 4: 100+). The dispatcher (``bot/delivery``) takes a token from every
 bucket a send names, so a busy conversation or an exhausted method waits on its own
 bucket while everything else goes on. Nothing here sleeps.
 """
@@ -25,6 +25,7 @@ METHOD_TIERS = {
     "conversations.open": 3,
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
+    "pins.add": 2,  # pinning the team's agreed plan
 }
 UPLOAD_METHODS = ("files.getUploadURLExternal", "files.completeUploadExternal")
 

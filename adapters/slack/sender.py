@@ -14,6 +14,9 @@ member left, the bot is not in the channel) is :class:`Permanent`, anything else
 a transient :class:`Retry`. A message made of several calls (a result with its
 thread and chart) remembers what already went out, so the attempt after a 429
 continues where the last one stopped instead of posting the headline twice.
+
+A pinned team post (the team's agreed plan, ``Outbound.pin``) is pinned once all
+of it went out, by ``adapters.slack.pins``: the pin never fails the delivery.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from adapters.slack.outcomes import (
     transient,
     unreachable,
 )
+from adapters.slack.pins import PIN_METHOD, pin_post, wants_pin
 from adapters.slack.rates import UPLOAD_METHODS, SlackRates
 from adapters.slack.render import (
     Block,
@@ -68,7 +72,7 @@ MAX_PROGRESS = 1024  # messages part-sent at once; older entries belong to finis
 class _Progress:
     """What of one message already went out (kept across attempts in this process)."""
 
-    head_ts: str | None = None
+    head_ts: str | None = None  # the first top-level message: a thread's parent, the pin
     chart_done: bool = False
     posts_done: int = 0
 
@@ -134,6 +138,8 @@ class SlackSender:
             limits.append(rates.method(workspace=workspace, method="conversations.open"))
         if _has_file(message):
             limits.extend(rates.method(workspace=workspace, method=m) for m in UPLOAD_METHODS)
+        if wants_pin(message):
+            limits.append(rates.method(workspace=workspace, method=PIN_METHOD))
         return limits
 
     def send(self, delivery: Delivery) -> SendResult:
@@ -185,15 +191,20 @@ class SlackSender:
                 progress.chart_done = True
             chunks = chunk_messages(section_blocks(message.details)) if message.details else []
             self._post_all(channel, chunks, progress=progress, thread_ts=ts)
+            self._pin_if_asked(delivery, channel=channel, ts=ts)
             return ts
         path = message.image or message.file
         if path is not None:
             self._send_with_file(channel, message, path, origin=origin, progress=progress)
+            # Slack cannot pin a file; a long text posted before the file can be.
+            self._pin_if_asked(delivery, channel=channel, ts=progress.head_ts)
             return None
         mentions = self._mentions()
         chunks = prompt_messages(message.text, message.buttons, mentions=mentions)
         text = fallback(message.text, mentions=mentions)
-        return self._post_all(channel, chunks, progress=progress, text=text)
+        first = self._post_all(channel, chunks, progress=progress, text=text)
+        self._pin_if_asked(delivery, channel=channel, ts=progress.head_ts)
+        return first
 
     def _ephemeral(self, message: Outbound, *, origin: Origin) -> None:
         destination = message.destination
@@ -305,6 +316,8 @@ class SlackSender:
             shown = text if text is not None else first_text(blocks)
             ts = self._post(channel, text=shown, blocks=blocks, thread_ts=thread_ts)
             first = first or ts
+            if index == 0 and thread_ts is None and progress.head_ts is None:
+                progress.head_ts = ts
             progress.posts_done = index + 1
         return first
 
@@ -315,6 +328,11 @@ class SlackSender:
             channel=channel, text=text, blocks=blocks or None, thread_ts=thread_ts
         )
         return str(response.get("ts") or "")
+
+    def _pin_if_asked(self, delivery: Delivery, *, channel: str, ts: str | None) -> None:
+        """Pin a post to pin once all of it went out; never fails the delivery (pins.py)."""
+        if wants_pin(delivery.message):
+            pin_post(client=self._client, outbox_id=delivery.outbox_id, channel=channel, ts=ts)
 
     def _chart(self, channel: str, path: Path, *, origin: Origin, thread_ts: str) -> None:
         """The result's chart in its thread; a refusal is logged, the text still goes out."""

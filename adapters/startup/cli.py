@@ -22,6 +22,8 @@ from adapters.console import (
 from adapters.startup.config import MAX_PORT, ConfigError, load_settings
 from adapters.startup.demo import demo_script
 from adapters.startup.runners import build_runners, run_all
+from bot.calendar.reminders import checklist_year_pings, deadline_and_data_pings
+from bot.calendar.team_calendar import days_for
 from bot.commands.calendar import describe
 from bot.core.engine import DEFAULT_INSTRUMENT, Engine
 from bot.core.logging_setup import LogConfigError, configure_logging, install_excepthook
@@ -33,8 +35,9 @@ from conversations.instrument import Checklist, InstrumentError, Quickscan, load
 from storage import db
 from storage.checklist.store import ChecklistStore
 from storage.crypto import ENCRYPTION_KEY_ENV, EncryptionKeyError, FieldCipher, generate_key
+from storage.quickscan.records import Team
 from storage.quickscan.store import Store
-from storage.schedule.store import ScheduleStore
+from storage.schedule.store import Ping, PlannedPing, ScheduleStore
 
 Instruments = dict[str, Quickscan | Checklist]
 _LOG = logging.getLogger("adapters.startup.cli")  # the same name when run with -m
@@ -281,7 +284,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _calendar(args: argparse.Namespace) -> int:
-    """``quickscan kalender``: what the bot will do and when, per team."""
+    """``quickscan kalender``: what the bot will do and when, per team.
+
+    Planned as of ``--clock`` (default: now) by the planner itself, not only read
+    from the outbox: the outbox holds what was planned when the bot last ran, so a
+    later ``--clock`` would otherwise list pings long past as still to come.
+    Nothing is written.
+    """
     settings = load_settings()
     store = Store.open(url=args.database or settings.database_url.get_secret_value())
     try:
@@ -293,13 +302,33 @@ def _calendar(args: argparse.Namespace) -> int:
         for team in teams:
             key = team.key
             sys.stdout.write(f"\n== {key.platform}/{key.workspace}/{key.team}\n")
+            pings = outbox.pings(key=key)
             overview = describe(
-                team=team, pings=outbox.pings(key=key), now=now, texts=Catalogue(team.locale)
+                team=team,
+                pings=pings,
+                now=now,
+                texts=Catalogue(team.locale),
+                planned=_planned(store=store, team=team, pings=pings, now=now),
             )
-            sys.stdout.write(overview + "\n")
+            sys.stdout.write("\n".join(overview) + "\n")
     finally:
         store.close()
     return 0
+
+
+def _planned(*, store: Store, team: Team, pings: list[Ping], now: datetime) -> list[PlannedPing]:
+    """What the bot would plan for ``team`` at ``now`` (the calendar's own pings)."""
+    days = days_for(team)
+    if days is None:
+        return []
+    stored = {ping.id for ping in pings}
+    planned = []
+    if team.checklist_enabled:
+        planned += checklist_year_pings(
+            team=team, days=days, now=now, known=lambda ping_id: ping_id in stored
+        )
+    round_ = store.current_round(key=team.key)
+    return planned + deadline_and_data_pings(team=team, days=days, round_=round_)
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from conversations.core.i18n import Catalogue, available_locales, catalogue_keys
+from conversations.core.i18n import available_locales, catalogue_keys, template_forms
 from conversations.instrument import Checklist, Quickscan
 
 # Markers count only at word edges (not beside a letter or digit), so
@@ -138,10 +138,15 @@ def _pattern(line: str) -> _Pattern | None:
 
 def _template_lines() -> Iterator[str]:
     for locale in available_locales():
-        texts = Catalogue(locale)
         for key in sorted(catalogue_keys(locale)):
-            yield from texts.t(key).split("\n")
+            yield from _forms(locale, key)
     yield from CODE_TEMPLATES
+
+
+def _forms(locale: str, key: str) -> Iterator[str]:
+    """The lines of a template; of each plural form when it has them (all may be shown)."""
+    for form in template_forms(locale, key):
+        yield from form.split("\n")
 
 
 @cache

@@ -13,6 +13,14 @@ chat that refuses the bot for good (403, chat not found) is :class:`Permanent`;
 a group that became a supergroup is :class:`Migrated` to its new id. The flood
 limits (per chat, per group, overall) are the dispatcher's token buckets, named
 by :meth:`limits`.
+
+A pinned team post (the team's agreed plan, ``Outbound.pin``) is pinned with
+pinChatMessage once all of it went out, silently: the post itself already
+notified the group, and a second notification for the same text is noise. The
+pin is an extra, never part of the delivery: without the admin right "pin
+messages" Telegram answers 400 "not enough rights", and on that, a 429 or any
+other refusal the post counts as sent, is never sent again, and the refusal is
+logged without content.
 """
 
 from __future__ import annotations
@@ -167,7 +175,25 @@ class TelegramSender:
             await self._poster.post(chat, message, text=text, markup=markup, progress=progress)
         except TelegramError as error:
             return self._failure(error, chat=chat)
+        if message.pin:
+            await self._pin(chat, progress.head_id)
         return Sent()
+
+    async def _pin(self, chat: int, message_id: int | None) -> None:
+        """Pin the post's first message; a refusal is logged and the post stays sent.
+
+        Never returns a Retry: the post already went out, and another attempt would
+        send it again from a process that does not know this one's progress.
+        """
+        if message_id is None:
+            _LOG.warning("post in chat %s has no message to pin", chat)
+            return
+        try:
+            await self._bot.pin_chat_message(
+                chat_id=chat, message_id=message_id, disable_notification=True
+            )
+        except TelegramError as error:
+            _LOG.warning("post in chat %s sent but not pinned: %s", chat, pin_refusal(error))
 
     async def _to_member(
         self, message: Outbound, *, origin: Origin, progress: Progress, outbox_id: int
@@ -334,6 +360,22 @@ class _Target:
         self.message_id = message_id
         self.edited_by: int | None = None  # the outbox message that replaced it
         self.dropped = False
+
+
+def pin_refusal(error: TelegramError) -> str:
+    """A short name for why pinChatMessage failed (the log never quotes Telegram's text)."""
+    if isinstance(error, RetryAfter):
+        return "429"
+    if isinstance(error, Forbidden):
+        return "forbidden"
+    if isinstance(error, BadRequest):
+        description = error.message.lower()
+        if "not enough rights" in description:
+            return "not_enough_rights (make the bot an admin that may pin messages)"
+        if "not found" in description:
+            return "not_found"
+        return "bad_request"
+    return type(error).__name__
 
 
 def retry_seconds(error: RetryAfter) -> float:

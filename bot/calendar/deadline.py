@@ -1,8 +1,9 @@
-"""Reading the optional deadline of ``/quickscan start``.
+"""Reading the optional deadline of ``/quickscan start``, and writing a day back.
 
 Teachers write dates the Dutch way (``15-12``, ``15-12-2026``) or ISO
 (``2026-12-15``); a deadline means "until the end of that day" in the school's
-time zone.
+time zone. The bot writes a day the same Dutch way with its weekday ("vr
+16-10-2026"), so a reminder and the calendar name the same day identically.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from conversations.core.clock import SCHOOL_TZ
+from babel.dates import format_date
 
-__all__ = ["SCHOOL_TZ", "DeadlineError", "looks_like_date", "parse_deadline"]
+from conversations.core.clock import SCHOOL_TZ
+from conversations.core.i18n import Catalogue
+
+__all__ = ["SCHOOL_TZ", "DeadlineError", "day_text", "looks_like_date", "parse_deadline"]
 
 # Plain ASCII digits only (re.ASCII; fullmatch, since ``$`` also matches before a
 # trailing newline): ``int`` would read ``３`` or ``٣`` as digits too.
@@ -60,3 +64,13 @@ def _read_day(text: str, *, today: date) -> date:
     except ValueError as error:
         raise DeadlineError("invalid") from error
     raise DeadlineError("invalid")
+
+
+def day_text(day: date, texts: Catalogue) -> str:
+    """``vr 16-10-2026``: the weekday (CLDR's short name in the team's language) and the date.
+
+    The weekday helps where a day is planned ahead (a reminder, a deadline that
+    moved); the digits are the Dutch ``dd-mm-jjjj`` in every language.
+    """
+    weekday = format_date(day, "EEE", locale=texts.locale)
+    return texts.t("calendar.day", weekday=weekday, date=day.strftime("%d-%m-%Y"))

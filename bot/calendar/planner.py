@@ -8,16 +8,24 @@ school holiday or on a public holiday.
 
 Checklist oudercontact (seed 004; defaults a coordinator can change later):
 
-- round 1 opens three weeks before the herfstvakantie; reminders one week and two
-  school days before it; deadline the last school day before it; the team result
-  is posted on the first school day after it;
+- round 1 opens three weeks before the herfstvakantie; its deadline is the last
+  school day before it; the team result is posted on the first school day after it;
 - one week before the kerstvakantie: an announcement that round 2 follows;
-- round 2 opens on the first school day after the kerstvakantie, with reminders
-  one week and two school days before its deadline three weeks later; the
-  comparison goes out on the first school day after that deadline.
+- round 2 opens on the first school day after the kerstvakantie; its deadline is
+  three weeks later; the comparison goes out on the first school day after it;
+- both rounds: reminders to teachers who have not finished one week and two
+  school days before the round's deadline (one rule, :func:`checklist_reminder_days`).
 
 Quickscan rounds with a deadline: reminders three school days and one school day
 before it, and auto-close with the team result on the first school day after it.
+
+The rules are stated once, in :class:`PlanSettings` and the functions that compute
+a round's days (:func:`checklist_round_days`, :func:`quickscan_round_days`); the
+texts that explain the planning (``/quickscan planning``) are filled in from the
+same values and name the days these functions give, so they cannot disagree.
+
+When the shipped holiday data of the team's region is about to end, one ping tells
+the coordinators (:func:`data_end_pings`).
 
 A round whose opening moment has already passed when the bot is installed is not
 planned at all: planning starts from the next applicable moment.
@@ -28,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from conversations.core.clock import SCHOOL_TZ
 from storage.quickscan.records import Round
@@ -43,7 +51,15 @@ class PlanSettings:
         ronde1_weken: Weeks before the herfstvakantie that checklist round 1 opens.
         ronde2_weken: Weeks from round 2's opening to its deadline.
         herinnering_dagen: School days before a checklist deadline of the last reminder.
+
+    The class constants are the fixed parts of the rules, stated here so the texts
+    that explain them read the same values as the planner.
     """
+
+    REMINDER_WEEKS: ClassVar[int] = 1
+    """Weeks before a checklist deadline of the first reminder."""
+    QUICKSCAN_REMINDER_DAYS: ClassVar[tuple[int, ...]] = (3, 1)
+    """School days before a quickscan deadline of its reminders."""
 
     ronde1_weken: int = 3
     ronde2_weken: int = 3
@@ -67,6 +83,24 @@ class PlanSettings:
 SETTING_RANGES = {"ronde1_weken": (1, 8), "ronde2_weken": (1, 8), "herinnering_dagen": (1, 5)}
 PING_TIME = time(8, 0)
 KEEP_CLOSE_USEFUL = timedelta(days=30)
+DATA_END_KIND = "calendar_data_ends"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundDays:
+    """The days of one round: what the pings do and what the texts name.
+
+    Attributes:
+        opens: The day the round opens (None for a quickscan: it opened when started).
+        reminders: The reminder days, in order, each within the round.
+        deadline: The last day to answer.
+        closes: The day the round closes and its result is posted (08:00).
+    """
+
+    opens: date | None
+    reminders: tuple[date, ...]
+    deadline: date
+    closes: date
 
 
 class SchoolDays(Protocol):
@@ -131,6 +165,54 @@ def school_year_of(moment: datetime) -> int:
     return local.year if local.month >= 8 else local.year - 1
 
 
+def checklist_reminder_days(
+    *, days: SchoolDays, opens: date, deadline: date, settings: PlanSettings
+) -> tuple[date, ...]:
+    """The reminder days of a checklist round: one rule for round 1 and round 2.
+
+    One week before the deadline (the first school day from then on) and
+    ``herinnering_dagen`` school days before it; only days after the opening and
+    up to the deadline count, and a day named twice is one reminder.
+    """
+    wanted = (
+        on_or_after(days, deadline - timedelta(weeks=settings.REMINDER_WEEKS)),
+        before(days, deadline, settings.herinnering_dagen),
+    )
+    return tuple(sorted({day for day in wanted if opens < day <= deadline}))
+
+
+def checklist_round_days(
+    *, days: SchoolDays, school_year: int, number: int, settings: PlanSettings
+) -> RoundDays | None:
+    """The days of checklist round ``number`` of ``school_year``; None without its holiday.
+
+    Round 1 hangs on the herfstvakantie, round 2 on the kerstvakantie, both of the
+    team's own calendar (its region and its own dates).
+    """
+    kind = "herfst" if number == 1 else "kerst"
+    start = days.holiday_start(kind=kind, school_year=school_year)
+    end = days.holiday_end(kind=kind, school_year=school_year)
+    if start is None or end is None:
+        return None
+    if number == 1:
+        opens = on_or_after(days, start - timedelta(weeks=settings.ronde1_weken))
+        deadline = before(days, start)
+        closes = after(days, end)
+    else:
+        opens = after(days, end)
+        deadline = on_or_before(days, opens + timedelta(weeks=settings.ronde2_weken))
+        closes = after(days, deadline)
+    reminders = checklist_reminder_days(
+        days=days, opens=opens, deadline=deadline, settings=settings
+    )
+    return RoundDays(opens=opens, reminders=reminders, deadline=deadline, closes=closes)
+
+
+def checklist_open_ping_id(*, team_id: int, school_year: int, number: int) -> str:
+    """The id of a checklist round's opening ping (whether the bot opened that round)."""
+    return f"team{team_id}:{school_year}:checklist:r{number}:open"
+
+
 def checklist_pings(
     *,
     team_id: int,
@@ -149,27 +231,19 @@ def checklist_pings(
     plan = settings or PlanSettings()
     planned: list[PlannedPing] = []
     prefix = f"team{team_id}:{school_year}:checklist"
-    herfst = days.holiday_start(kind="herfst", school_year=school_year)
-    herfst_end = days.holiday_end(kind="herfst", school_year=school_year)
-    if herfst is not None and herfst_end is not None:
-        deadline = before(days, herfst)
+    first = checklist_round_days(days=days, school_year=school_year, number=1, settings=plan)
+    if first is not None:
         planned += _round_pings(
             prefix=f"{prefix}:r1",
             number=1,
             school_year=school_year,
-            opens=on_or_after(days, herfst - timedelta(weeks=plan.ronde1_weken)),
-            reminders=(
-                on_or_after(days, herfst - timedelta(weeks=1)),
-                before(days, herfst, plan.herinnering_dagen),
-            ),
-            deadline=deadline,
-            closes=after(days, herfst_end),
+            round_days=first,
             now=now,
             known=known,
         )
     kerst = days.holiday_start(kind="kerst", school_year=school_year)
-    kerst_end = days.holiday_end(kind="kerst", school_year=school_year)
-    if kerst is not None and kerst_end is not None:
+    second = checklist_round_days(days=days, school_year=school_year, number=2, settings=plan)
+    if kerst is not None and second is not None:
         announce = on_or_after(days, kerst - timedelta(weeks=1))
         if at_eight(announce) > now:
             planned.append(
@@ -181,19 +255,11 @@ def checklist_pings(
                     args={"number": 2, "school_year": school_year},
                 )
             )
-        opens = after(days, kerst_end)
-        deadline = on_or_before(days, opens + timedelta(weeks=plan.ronde2_weken))
         planned += _round_pings(
             prefix=f"{prefix}:r2",
             number=2,
             school_year=school_year,
-            opens=opens,
-            reminders=(
-                on_or_after(days, deadline - timedelta(weeks=1)),
-                before(days, deadline, plan.herinnering_dagen),
-            ),
-            deadline=deadline,
-            closes=after(days, deadline),
+            round_days=second,
             now=now,
             known=known,
         )
@@ -205,15 +271,16 @@ def _round_pings(
     prefix: str,
     number: int,
     school_year: int,
-    opens: date,
-    reminders: tuple[date, ...],
-    deadline: date,
-    closes: date,
+    round_days: RoundDays,
     now: datetime,
     known: Callable[[str], bool],
 ) -> list[PlannedPing]:
+    opens = round_days.opens
+    if opens is None:  # pragma: no cover - a checklist round always has its opening day
+        return []
     if at_eight(opens) <= now and not known(f"{prefix}:open"):
         return []  # installed after this round opened: start from the next one
+    deadline = round_days.deadline
     args = {"number": number, "school_year": school_year, "deadline": deadline.isoformat()}
     until = end_of(deadline)
     pings = [
@@ -225,13 +292,12 @@ def _round_pings(
             args=args,
         )
     ]
-    reminder_days = [day for day in reminders if opens < day <= deadline]
     return pings + _reminders_and_close(
         prefix=prefix,
         kind="checklist",
-        days=reminder_days,
+        days=list(round_days.reminders),
         until=until,
-        closes=closes,
+        closes=round_days.closes,
         args=args,
     )
 
@@ -268,21 +334,67 @@ def _reminders_and_close(
     return pings
 
 
-def quickscan_pings(*, team_id: int, days: SchoolDays, round_: Round) -> list[PlannedPing]:
-    """Deadline reminders and the auto-close of an open quickscan round."""
+def quickscan_round_days(*, days: SchoolDays, round_: Round) -> RoundDays | None:
+    """The reminder and closing days of a quickscan round; None without a deadline.
+
+    The deadline is the coordinator's; reminders and the close follow the school
+    calendar, so a deadline inside a holiday closes on the first school day after it.
+    Reminders before the round opened are left out.
+    """
     if round_.deadline is None:
-        return []
+        return None
     deadline = round_.deadline.astimezone(SCHOOL_TZ).date()
-    reminder_days = [
-        day
-        for day in (before(days, deadline, 3), before(days, deadline, 1))
-        if at_eight(day) > round_.opened_at
-    ]
+    wanted = {before(days, deadline, count) for count in PlanSettings.QUICKSCAN_REMINDER_DAYS}
+    reminders = tuple(sorted(day for day in wanted if at_eight(day) > round_.opened_at))
+    return RoundDays(
+        opens=None, reminders=reminders, deadline=deadline, closes=after(days, deadline)
+    )
+
+
+def quickscan_pings(*, team_id: int, days: SchoolDays, round_: Round) -> list[PlannedPing]:
+    """Deadline reminders and the auto-close of an open quickscan round.
+
+    The pings carry the deadline and the closing day, so what they say is what the
+    plan does (a later holiday change re-plans them with the new days).
+    """
+    round_days = quickscan_round_days(days=days, round_=round_)
+    if round_days is None:
+        return []
     return _reminders_and_close(
         prefix=f"team{team_id}:quickscan:{round_.id}",
         kind="quickscan",
-        days=reminder_days,
-        until=end_of(deadline),
-        closes=after(days, deadline),
-        args={"round_id": round_.id},
+        days=list(round_days.reminders),
+        until=end_of(round_days.deadline),
+        closes=round_days.closes,
+        args={
+            "round_id": round_.id,
+            "deadline": round_days.deadline.isoformat(),
+            "closes": round_days.closes.isoformat(),
+        },
     )
+
+
+def month_before(day: date) -> date:
+    """The same day a calendar month earlier (the month's last day if it has fewer)."""
+    first_of_month = day.replace(day=1)
+    last_of_previous = first_of_month - timedelta(days=1)
+    return last_of_previous.replace(day=min(day.day, last_of_previous.day))
+
+
+def data_end_pings(*, team_id: int, days: SchoolDays, last_day: date) -> list[PlannedPing]:
+    """One warning to the team a month before the shipped holiday data ends.
+
+    On the last school day on or before that moment (a month before the end of the
+    last summer holiday is still in that holiday), useful until the data ends; its
+    id names the last day, so a bot update with longer data plans a new one.
+    """
+    warn = on_or_before(days, month_before(last_day))
+    return [
+        PlannedPing(
+            id=f"team{team_id}:calendar:data-ends:{last_day.isoformat()}",
+            kind=DATA_END_KIND,
+            due_at=at_eight(warn),
+            useful_until=end_of(last_day),
+            args={"last_day": last_day.isoformat()},
+        )
+    ]

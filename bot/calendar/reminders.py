@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from bot.calendar.deadline import day_text
 from bot.calendar.planner import (
+    DATA_END_KIND,
     PlanSettings,
     SchoolDays,
     checklist_pings,
+    data_end_pings,
     quickscan_pings,
     school_year_of,
 )
+from bot.calendar.team_calendar import RegionDays
+from bot.calendar.vocabulary import school_year_label
+from bot.calendar.vocabulary import school_year_of as school_year_of_day
 from bot.results.service import Results
 from conversations.core.clock import SCHOOL_TZ, Clock
 from conversations.core.i18n import Catalogue
@@ -81,6 +87,49 @@ CalendarFor = Callable[[Team], SchoolDays | None]
 """The school days of a team's region with its overrides; None when no region is set."""
 
 
+def checklist_year_pings(
+    *, team: Team, days: SchoolDays, now: datetime, known: Callable[[str], bool]
+) -> list[PlannedPing]:
+    """The checklist pings of the school year of ``now`` and the next, as far as known.
+
+    Pure, so ``quickscan kalender --clock`` plans exactly what the bot would plan then.
+    """
+    planned: list[PlannedPing] = []
+    year = school_year_of(now)
+    for school_year in (year, year + 1):
+        try:
+            planned += checklist_pings(
+                team_id=team.id,
+                days=days,
+                school_year=school_year,
+                now=now,
+                known=known,
+                settings=PlanSettings.from_mapping(team.plan_settings),
+            )
+        except ValueError:  # CalendarError: before the shipped school years
+            log.info("no calendar for team %s in school year %s", team.id, school_year)
+    return planned
+
+
+def deadline_and_data_pings(
+    *, team: Team, days: SchoolDays, round_: Round | None
+) -> list[PlannedPing]:
+    """The open quickscan round's reminders and close, and the end-of-data warning.
+
+    Both work after the shipped holiday data ends (school days are then weekdays
+    minus public holidays), so a deadline there is still reminded and closed.
+    """
+    planned: list[PlannedPing] = []
+    if round_ is not None:
+        try:
+            planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
+        except ValueError:  # CalendarError: only before the calendar starts
+            log.info("no calendar for the deadline of round %s", round_.id)
+    if isinstance(days, RegionDays):
+        planned += data_end_pings(team_id=team.id, days=days, last_day=days.data_last_day())
+    return planned
+
+
 class Reminders:
     """Plans every team's pings and fires the due ones."""
 
@@ -120,26 +169,10 @@ class Reminders:
             planned += source.plan(team=team, days=days, now=now)
         if days is None:
             return planned
-        if self._checklist is not None:
-            year = school_year_of(now)
-            for school_year in (year, year + 1):
-                try:
-                    planned += checklist_pings(
-                        team_id=team.id,
-                        days=days,
-                        school_year=school_year,
-                        now=now,
-                        known=self._known,
-                        settings=PlanSettings.from_mapping(team.plan_settings),
-                    )
-                except ValueError:  # CalendarError: beyond the shipped school years
-                    log.info("no calendar for team %s in school year %s", team.id, school_year)
+        if self._checklist is not None and team.checklist_enabled:  # off: none planned
+            planned += checklist_year_pings(team=team, days=days, now=now, known=self._known)
         round_ = self._store.current_round(key=team.key)
-        if round_ is not None:
-            try:
-                planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
-            except ValueError:  # CalendarError: a deadline beyond the shipped years
-                log.info("no calendar for the deadline of round %s", round_.id)
+        planned += deadline_and_data_pings(team=team, days=days, round_=round_)
         return planned
 
     def replan(self, *, key: TeamKey) -> None:
@@ -194,6 +227,7 @@ class Reminders:
             "checklist_remind": self._checklist_remind,
             "checklist_close": self._checklist_close,
             "checklist_announce": self._checklist_announce,
+            DATA_END_KIND: self._data_ends,
         }
         handler = handlers.get(ping.kind)
         if handler is not None:
@@ -215,7 +249,19 @@ class Reminders:
             return []
         team = self._store.get_team(key=ping.team)
         texts = Catalogue(team.locale if team else "nl")
-        deadline = round_.deadline.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y")
+        # The round's own deadline and the closing day the plan gave this ping: a
+        # deadline inside a holiday closes on the first school day after it.
+        due = round_.deadline.astimezone(SCHOOL_TZ).date()
+        deadline = day_text(due, texts)
+        # A ping planned before the closing day was in its arguments (an upgrade): the
+        # close is the first school day after the deadline, as the planner says.
+        days = self._calendar_for(team) if team is not None else None
+        planned = ping.args.get("closes")
+        if planned is not None:
+            closing = date.fromisoformat(str(planned))
+        else:
+            closing = days.first_school_day_after(due) if days is not None else due
+        closes = day_text(closing, texts)
         messages: list[Outbound] = []
         for participation in self._store.participations(key=ping.team, round_id=round_.id):
             if participation.state is ParticipationState.SUBMITTED:
@@ -225,7 +271,7 @@ class Reminders:
             messages.append(
                 Outbound(
                     destination=Destination.dm(team=ping.team.team, user=participation.key.user),
-                    text=texts.t("reminder.quickscan", deadline=deadline),
+                    text=texts.t("reminder.quickscan", deadline=deadline, closes=closes),
                 )
             )
             messages.append(self._walkthrough.prompt_for(participation=participation))
@@ -241,9 +287,12 @@ class Reminders:
         except RoundNotOpenError:
             return []
         texts = Catalogue(team.locale)
+        deadline = round_.deadline.astimezone(SCHOOL_TZ).date() if round_.deadline else None
         notice = Outbound(
             destination=Destination.team_channel(team=ping.team.team),
-            text=texts.t("reminder.auto_closed"),
+            text=texts.t(
+                "reminder.auto_closed", deadline=day_text(deadline, texts) if deadline else "-"
+            ),
         )
         return [notice, *self._results.result_messages(team=team, round_=closed)]
 
@@ -271,3 +320,19 @@ class Reminders:
         if self._checklist is None:
             return []
         return self._checklist.announce(team=ping.team, text_key="reminder.round2_follows")
+
+    def _data_ends(self, ping: Ping, now: datetime) -> list[Outbound]:
+        """The shipped holiday data ends soon: tell the team what to do (once)."""
+        team = self._store.get_team(key=ping.team)
+        if team is None:
+            return []
+        texts = Catalogue(team.locale)
+        last = date.fromisoformat(str(ping.args["last_day"]))
+        text = texts.t(
+            "reminder.data_ends",
+            last=day_text(last, texts),
+            missing=day_text(last + timedelta(days=1), texts),
+            region=team.region or "-",
+            school_year=school_year_label(school_year_of_day(last + timedelta(days=1))),
+        )
+        return [Outbound(destination=Destination.team_channel(team=ping.team.team), text=text)]

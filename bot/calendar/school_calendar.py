@@ -14,9 +14,13 @@ data that ships with the bot and never reads the clock: callers pass the day.
   plus Goede Vrijdag whatever the installed version says (see ``_days_off_by_law``).
 * The municipality -> region table is ``bot/calendar/data/municipalities.csv`` (same source).
 
-The calendar covers 1 September of the first shipped school year through the end of
-the last shipped summer holiday of each region; any other date raises
-``OutOfRangeError`` instead of guessing.
+The shipped data covers 1 September of the first shipped school year through the end
+of the last shipped summer holiday of each region (``coverage``). Questions about the
+holidays themselves outside it raise ``OutOfRangeError`` instead of guessing. School
+days do not stop there, because a deadline after the data must still be reminded and
+closed: after the data a school day is a weekday that is no public holiday and not in
+a holiday the school set itself (``with_overrides`` accepts school years after the
+data). Days before the data still raise.
 
 The terms (regions, holidays, school years) are in ``bot.calendar.vocabulary``, the
 municipality table in ``bot.calendar.municipalities`` and the shipped files in
@@ -75,6 +79,12 @@ class SchoolCalendar:
     holidays: tuple[Holiday, ...]
     public_holidays: frozenset[date]
     first_day: date
+    data_end: Mapping[Region, date] = field(default_factory=dict, compare=False)
+    """The last day of the shipped data per region; empty: the last holiday's end.
+
+    Kept apart from the holidays, because a school's own dates after the data (set
+    with ``with_overrides``) do not make the shipped data any longer.
+    """
     _index: Mapping[_HolidayKey, Holiday] = field(init=False, repr=False, compare=False)
     _by_region: Mapping[Region, tuple[Holiday, ...]] = field(init=False, repr=False, compare=False)
     _last_day: Mapping[Region, date] = field(init=False, repr=False, compare=False)
@@ -104,9 +114,8 @@ class SchoolCalendar:
                     )
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_by_region", by_region)
-        object.__setattr__(
-            self, "_last_day", {region: max(h.end for h in by_region[region]) for region in Region}
-        )
+        last_day = {region: max(h.end for h in by_region[region]) for region in Region}
+        object.__setattr__(self, "_last_day", {**last_day, **self.data_end})
 
     @classmethod
     def load(cls) -> SchoolCalendar:
@@ -114,7 +123,11 @@ class SchoolCalendar:
         return _packaged_calendar()
 
     def coverage(self, *, region: Region) -> tuple[date, date]:
-        """The first and last day this calendar can answer for in ``region``."""
+        """The first and last day of the shipped holiday data for ``region``.
+
+        After the last day school days are weekdays minus public holidays (and the
+        school's own holidays), which the bot tells the coordinators beforehand.
+        """
         return self.first_day, self._last_day[region]
 
     def holiday(self, *, region: Region, kind: HolidayKind, school_year_starting: int) -> Holiday:
@@ -173,21 +186,30 @@ class SchoolCalendar:
     def is_public_holiday(self, day: date) -> bool:
         """Whether ``day`` is a Dutch public holiday on which schools are closed.
 
+        Years after the shipped data are asked of the ``holidays`` package too: public
+        holidays, unlike school holidays, follow from the law and the date of Easter.
+
         Raises:
-            OutOfRangeError: ``day`` is outside the years the calendar covers.
+            OutOfRangeError: ``day`` is before the calendar starts.
         """
-        if not self.first_day <= day <= max(self._last_day.values()):
+        if day < self.first_day:
             raise OutOfRangeError(f"{day} is outside the school calendar")
+        if day.year > max(self._last_day.values()).year:
+            return day in _days_off_by_law(range(day.year, day.year + 1))
         return day in self.public_holidays
 
     def is_school_day(self, day: date, *, region: Region) -> bool:
         """Monday to Friday, not in a school holiday of ``region``, not a public holiday.
 
+        After the shipped data only the school's own holidays are known, so a school
+        day there is a weekday that is no public holiday and not in one of those.
+
         Raises:
-            OutOfRangeError: ``day`` is outside the calendar for ``region``.
+            OutOfRangeError: ``day`` is before the calendar starts.
         """
-        self._check_covered(day, region=region)
-        if day.weekday() >= _SATURDAY or day in self.public_holidays:
+        if day < self.first_day:
+            self._check_covered(day, region=region)  # raises, naming the range
+        if day.weekday() >= _SATURDAY or self.is_public_holiday(day):
             return False
         return not any(h.contains(day) for h in self._by_region[region])
 
@@ -210,7 +232,6 @@ class SchoolCalendar:
 
         Raises:
             CalendarError: ``n`` < 1.
-            OutOfRangeError: counting on leaves the calendar.
         """
         if n < 1:
             raise CalendarError(f"school_days_after needs n >= 1, got {n}")
@@ -224,8 +245,8 @@ class SchoolCalendar:
     ) -> date:
         """The first school day after ``day`` (or ``day`` itself if ``inclusive`` and it is one).
 
-        Raises:
-            OutOfRangeError: there is none before the calendar ends.
+        After the shipped data it counts weekdays minus public holidays (see
+        :meth:`is_school_day`), so it always finds one.
         """
         return next(self._school_days(day, region=region, step=1, inclusive=inclusive))
 
@@ -249,10 +270,12 @@ class SchoolCalendar:
 
         Keys are (first year of the school year, kind), values (first, last holiday
         day), e.g. ``{(2026, HolidayKind.HERFST): (date(2026, 10, 17), date(2026, 10, 25))}``.
-        Other regions are unchanged; an empty mapping returns this calendar.
+        Other regions are unchanged; an empty mapping returns this calendar. A school
+        year after the shipped data may be given too: once the data ends, a school's
+        own dates are the only holidays the bot can know.
 
         Raises:
-            OutOfRangeError: a school year that is not shipped, or dates before the calendar.
+            OutOfRangeError: dates before the calendar.
             CalendarError: end before start, dates in another school year, or an overlap
                 with another holiday of the region.
         """
@@ -261,8 +284,6 @@ class SchoolCalendar:
         replaced = dict(self._index)
         for (year, kind), (start, end) in overrides.items():
             key = (region, year, kind)
-            if key not in replaced:
-                self.holiday(region=region, kind=kind, school_year_starting=year)  # raises
             if end < start:
                 raise CalendarError(
                     f"override for {kind.value}: end {end} is before start {start}"
@@ -281,6 +302,7 @@ class SchoolCalendar:
             holidays=tuple(sorted(replaced.values(), key=_file_order)),
             public_holidays=self.public_holidays,
             first_day=self.first_day,
+            data_end=self._last_day,
         )
 
     def _school_days(
@@ -333,6 +355,7 @@ def _read_holidays(path: Path) -> Iterator[Holiday]:
         yield item
 
 
+@cache
 def _days_off_by_law(years: range) -> frozenset[date]:
     """Public holidays: the ``holidays`` package's NL public calendar, plus Goede Vrijdag.
 

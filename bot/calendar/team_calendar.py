@@ -23,8 +23,16 @@ class RegionDays:
     calendar: SchoolCalendar
     region: Region
 
+    def data_last_day(self) -> date:
+        """The last day of the shipped holiday data of the region.
+
+        After it, school days are weekdays minus public holidays and the school's own
+        holidays: the bot warns the coordinators a month before and ``kalender`` says so.
+        """
+        return self.calendar.coverage(region=self.region)[1]
+
     def is_school_day(self, day: date) -> bool:
-        """A weekday outside holidays; outside the shipped years nothing is a school day."""
+        """A weekday outside holidays; before the shipped years nothing is a school day."""
         try:
             return self.calendar.is_school_day(day, region=self.region)
         except CalendarError:

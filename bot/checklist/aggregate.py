@@ -221,12 +221,15 @@ def render_team(
     colleagues who pool their own classes cannot subtract them from the post to
     find the third's (docs/privacy.md, threat model).
     """
+    title = texts.t("checklist.team_title", title=checklist.title, round=round_name(round_, texts))
+    if aggregate.teachers == 0:  # "Deelname: 0 van 0 leraren" tells nobody anything
+        return "\n".join([title, texts.t("checklist.team_nobody")])
     lines = [
-        texts.t("checklist.team_title", title=checklist.title, round=round_name(round_, texts)),
+        title,
         texts.t(
             "checklist.team_participation",
             took_part=aggregate.took_part,
-            teachers=aggregate.teachers,
+            count=aggregate.teachers,
         ),
     ]
     if not aggregate.shown:
@@ -236,7 +239,7 @@ def render_team(
     high = high_options(checklist)
     exact = aggregate.tier is Tier.EXACT
     if exact:
-        lines.append(texts.t("checklist.team_pupils", pupils=aggregate.pupils))
+        lines.append(texts.t("checklist.team_pupils", count=aggregate.pupils))
     lines += [
         "",
         texts.t(
@@ -255,7 +258,10 @@ def render_team(
         if figure.change is not None and first is not None:
             if aggregate.change_tier is Tier.EXACT:
                 line += " " + texts.t(
-                    "checklist.team_change", points=_points(figure.change), round=first.number
+                    "checklist.team_change",
+                    points=_points(figure.change),
+                    round=first.number,
+                    count=abs(round(figure.change * 100)),
                 )
             elif aggregate.change_tier is Tier.COARSE and figure.trend is not None:
                 line += " " + texts.t(f"checklist.trend_{figure.trend.value}", round=first.number)

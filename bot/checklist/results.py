@@ -149,7 +149,11 @@ class ChecklistResults:
         _LOG.info("checklist: teacher %d asked for an export of %d pupils", teacher.id, pupils)
         return Outbound(
             destination=Destination.dm(team=teacher.key.team, user=teacher.key.user),
-            text=texts.t("checklist.export_sent", pupils=pupils, rounds=rounds),
+            text=texts.t(
+                "checklist.export_sent",
+                pupils=texts.t("checklist.export_pupils", count=pupils),
+                rounds=texts.t("checklist.export_rounds", count=rounds),
+            ),
             attachment=export_attachment(teacher=teacher, locale=texts.locale, generated_at=now),
         )
 

@@ -100,7 +100,8 @@ class ChecklistService:
 
         Returns:
             The channel announcement and one DM per bound teacher (nothing when the
-            team is unknown or the round existed already).
+            team is unknown, has the checklist switched off, or the round existed
+            already).
 
         Raises:
             ValueError: ``number`` is not 1 or 2.
@@ -111,6 +112,8 @@ class ChecklistService:
         settings = self._store.get_team(key=team)
         if settings is None:
             _LOG.warning("checklist: open_round for a team the bot does not know; skipped")
+            return []
+        if not settings.checklist_enabled:  # switched off: a ping planned before opens nothing
             return []
         replies: list[Outbound] = []
         current = self._checklists.current_round(key=team)
@@ -139,7 +142,11 @@ class ChecklistService:
                     title=self._checklist.title,
                     round=round_name(round_, texts),
                     deadline=deadline_text(round_, texts),
-                    teachers=len(teachers),
+                    invited=(
+                        texts.t("checklist.round_open_invited", count=len(teachers))
+                        if teachers
+                        else texts.t("checklist.round_open_nobody")
+                    ),
                 ),
             )
         )
@@ -150,7 +157,7 @@ class ChecklistService:
                 key,
                 round=round_name(round_, texts),
                 deadline=deadline_text(round_, texts),
-                total=len(view.pupils),
+                count=len(view.pupils),
             )
             replies.append(dm(teacher, text, buttons=go_buttons(view)))
         return replies
@@ -173,7 +180,7 @@ class ChecklistService:
         """
         round_ = self._checklists.current_round(key=team)
         settings = self._store.get_team(key=team)
-        if round_ is None or settings is None:
+        if round_ is None or settings is None or not settings.checklist_enabled:
             return []
         texts = Catalogue(settings.locale)
         unfinished = {progress.user: progress for progress in self._unfinished(team)}
@@ -189,7 +196,7 @@ class ChecklistService:
                 round=round_name(round_, texts),
                 deadline=deadline_text(round_, texts),
                 done=progress.complete,
-                total=progress.pupils,
+                count=progress.pupils,
             )
             replies.append(dm(teacher, text, buttons=go_buttons(view)))
         _LOG.info(
@@ -197,9 +204,16 @@ class ChecklistService:
         )
         return replies
 
-    def close_round(self, *, team: TeamKey, now: datetime) -> list[Outbound]:
+    def close_round(
+        self, *, team: TeamKey, now: datetime, team_post: bool = True
+    ) -> list[Outbound]:
         """Close the open round: the team aggregate to the channel, after round 2 the
-        private per-pupil comparison to each teacher. Nothing when no round is open."""
+        private per-pupil comparison to each teacher. Nothing when no round is open.
+
+        ``team_post=False`` closes it quietly (the checklist was switched off): no
+        post in the channel, but after round 2 the teachers still get their own
+        comparison, since it is their work and only theirs.
+        """
         round_ = self._checklists.current_round(key=team)
         settings = self._store.get_team(key=team)
         if round_ is None or settings is None:
@@ -209,13 +223,15 @@ class ChecklistService:
         except ChecklistRoundNotOpenError:
             return []
         self._checklists.settle_after_close(key=team)
-        replies = [self._results.team_message(team=settings, round_=closed)]
+        replies = [self._results.team_message(team=settings, round_=closed)] if team_post else []
         if closed.number == 2:
             replies += self._results.comparison_messages(team=settings, round_=closed)
         return replies
 
     def announce(self, *, team: TeamKey, text_key: str, **values: object) -> list[Outbound]:
         """A catalogue text to the team channel (e.g. "na de kerstvakantie volgt ronde 2").
+
+        Nothing while the team has the checklist switched off.
 
         Args:
             team: The team.
@@ -226,7 +242,7 @@ class ChecklistService:
             KeyError: The key is in no catalogue (a programming error).
         """
         settings = self._store.get_team(key=team)
-        if settings is None:
+        if settings is None or not settings.checklist_enabled:
             return []
         return [_channel(team, Catalogue(settings.locale).t(text_key, **values))]
 

@@ -6,6 +6,10 @@
   current school year.
 * ``/quickscan checklist sluit`` (coordinator): close it and post the aggregate.
 * ``/quickscan checklist status`` (anyone): counts only.
+* ``/quickscan checklist uit|aan`` (coordinator): switch the team's checklist rounds
+  off or on. Off, nothing of the checklist is planned or posted (a team that only
+  wants the quickscan); an open round closes quietly, its scores kept. The
+  change is announced in the channel, and the reminders are planned again at once.
 
 Mistakes and help go only to the person who typed (ephemeral); announcements and
 results to the channel, which never sees a pupil label or a per-teacher figure.
@@ -61,9 +65,18 @@ def _first_word(ctx: EventContext) -> str | None:
     return command.args[0].lower() if command.args else ""
 
 
+SWITCH_ON_WORDS = team_words(TeamWord.ON)  # /quickscan checklist aan
+SWITCH_OFF_WORDS = team_words(TeamWord.OFF)  # /quickscan checklist uit
+
+
 def _manages(word: str) -> bool:
     """Whether the word is one of the coordinator's: opening or closing a round."""
     return word in CHECKLIST_START_WORDS or word in team_words(TeamWord.CLOSE)
+
+
+def _switches(word: str) -> bool:
+    """Whether the word switches the team's checklist on or off (a coordinator's too)."""
+    return word in SWITCH_ON_WORDS or word in SWITCH_OFF_WORDS
 
 
 def _team(ctx: EventContext) -> Team:
@@ -81,8 +94,14 @@ class ChecklistCommands:
     """Executes ``/quickscan checklist`` commands against the checklist service."""
 
     def __init__(
-        self, *, checklists: ChecklistStore, service: ChecklistService, flow: ChecklistFlow
+        self,
+        *,
+        store: Store,
+        checklists: ChecklistStore,
+        service: ChecklistService,
+        flow: ChecklistFlow,
     ) -> None:
+        self._store = store
         self._checklists = checklists
         self._service = service
         self._flow = flow
@@ -108,6 +127,48 @@ class ChecklistCommands:
         replies = self._service.close_round(team=ctx.key, now=ctx.now)
         return replies or [ctx.private(ctx.texts.t("checklist.close_none"))]
 
+    def switch(self, ctx: EventContext) -> list[Outbound]:
+        """``uit`` / ``aan``: switch the checklist rounds off or on, announced in the channel.
+
+        Off closes an open round at once and quietly: its deadline and closing ping
+        are cancelled by the re-plan that follows, so left open it would never close,
+        and a team that switched off asked for no more checklist posts. On plans from
+        the next applicable moment (a round whose opening passed is not opened late).
+        Exactly one of two coordinators switching at once changes it (a conditional
+        update); the other is told it already was so.
+        """
+        texts = ctx.texts
+        args = ctx.command.args if ctx.command is not None else ()
+        if len(args) != 1:
+            return [ctx.private(texts.t("checklist.switch_usage"))]
+        enabled = args[0].lower() in SWITCH_ON_WORDS
+        if not self._store.switch_checklist(key=ctx.key, enabled=enabled):
+            already = "checklist.already_on" if enabled else "checklist.already_off"
+            return [ctx.private(texts.t(already))]
+        who = ctx.event.sender.display_name
+        if enabled:
+            lines = [texts.t("checklist.switched_on", coordinator=who)]
+            if _team(ctx).region is None:
+                lines.append(texts.t("checklist.switched_on_no_region"))
+            _LOG.info("checklist: switched on by a coordinator")
+            return [ctx.to_channel("\n".join(lines))]
+        lines = [texts.t("checklist.switched_off", coordinator=who)]
+        current = self._service.current_round(team=ctx.key)
+        closing: list[Outbound] = []
+        if current is not None:
+            closing = self._service.close_round(team=ctx.key, now=ctx.now, team_post=False)
+            name = round_name(current, texts)  # "ronde 1 (2026/27)" opens the sentence
+            lines.append(
+                texts.t("checklist.switched_off_closed", round=name[:1].upper() + name[1:])
+            )
+            if current.number == 2:
+                lines.append(texts.t("checklist.switched_off_comparison"))
+        lines.append(texts.t("checklist.switched_off_how_on"))
+        _LOG.info(
+            "checklist: switched off by a coordinator (an open round closed: %s)", bool(current)
+        )
+        return [ctx.to_channel("\n".join(lines)), *closing]
+
     def _bind(self, ctx: EventContext) -> list[Outbound]:
         texts = ctx.texts
         teacher, created = self._checklists.bind_teacher(
@@ -126,6 +187,8 @@ class ChecklistCommands:
             "",
             texts.t("checklist.help"),
         ]
+        if not _team(ctx).checklist_enabled:
+            lines += ["", texts.t("checklist.bound_switched_off")]
         if view.round is not None:
             lines += [
                 "",
@@ -149,6 +212,8 @@ class ChecklistCommands:
         )
         if number is None:
             return [ctx.private(texts.t("checklist.start_usage"))]
+        if not _team(ctx).checklist_enabled:
+            return [ctx.private(texts.t("checklist.start_switched_off"))]
         deadline = None
         for arg in args[1:]:
             if not looks_like_date(arg):
@@ -179,16 +244,18 @@ class ChecklistCommands:
 
     def _status(self, ctx: EventContext) -> list[Outbound]:
         texts = ctx.texts
+        if not _team(ctx).checklist_enabled:
+            return [ctx.private(texts.t("checklist.switched_off_note"))]
         round_ = self._service.current_round(team=ctx.key)
         bound = len(self._checklists.teachers(key=ctx.key))
         if round_ is None:
-            return [ctx.private(texts.t("checklist.status_none", teachers=bound))]
+            return [ctx.private(texts.t("checklist.status_none", count=bound))]
         progress = self._service.progress(team=ctx.key)
         text = texts.t(
             "checklist.status",
             round=round_name(round_, texts),
             deadline=deadline_text(round_, texts),
-            teachers=bound,
+            count=bound,
             started=sum(1 for p in progress if p.complete > 0),
             finished=sum(1 for p in progress if p.finished),
             minimum=max(_team(ctx).min_respondents, COARSE_FLOOR),
@@ -209,7 +276,7 @@ class ChecklistTeamRoute:
     def check(self, ctx: EventContext) -> bool:
         """A checklist command whose word is not the coordinator's."""
         word = _first_word(ctx)
-        return word is not None and not _manages(word)
+        return word is not None and not _manages(word) and not _switches(word)
 
     def handle(self, ctx: EventContext) -> list[Outbound]:
         """Bind, status, help, or say the word is unknown."""
@@ -234,6 +301,26 @@ class ChecklistManageRoute:
     def handle(self, ctx: EventContext) -> list[Outbound]:
         """Open or close the round."""
         return self._commands.manage(ctx)
+
+
+class ChecklistSwitchRoute:
+    """``/quickscan checklist uit|aan``: coordinators only; the reminders are planned again."""
+
+    needs_team = True
+    coordinator_only = True
+    replans = True  # off cancels every pending checklist ping; on plans them again
+
+    def __init__(self, *, commands: ChecklistCommands) -> None:
+        self._commands = commands
+
+    def check(self, ctx: EventContext) -> bool:
+        """A checklist command that switches the checklist off or on."""
+        word = _first_word(ctx)
+        return word is not None and _switches(word)
+
+    def handle(self, ctx: EventContext) -> list[Outbound]:
+        """Switch, close an open round quietly when off, announce."""
+        return self._commands.switch(ctx)
 
 
 class ChecklistDmRoute:
@@ -294,12 +381,13 @@ def build_checklist(
     service = ChecklistService(
         store=store, checklists=checklists, checklist=checklist, flow=flow, results=results
     )
-    commands = ChecklistCommands(checklists=checklists, service=service, flow=flow)
+    commands = ChecklistCommands(store=store, checklists=checklists, service=service, flow=flow)
     return ChecklistParts(
         service=service,
         flow=flow,
         commands=commands,
         team_routes=(
+            ChecklistSwitchRoute(commands=commands),
             ChecklistManageRoute(commands=commands),
             ChecklistTeamRoute(commands=commands),
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from bot.commands.common import TeamCommandRoute, command_of
@@ -19,9 +20,23 @@ class HelpRoute(TeamCommandRoute):
 
     subs: ClassVar[frozenset[Sub]] = frozenset({Sub.HELP})
 
-    def __init__(self, *, store: Store, retention: RetentionPolicy) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        retention: RetentionPolicy,
+        instruments: Mapping[str, str],
+        default_instrument: str,
+    ) -> None:
+        """``instruments`` maps each startable instrument's id to its title.
+
+        The help lists them from the loaded files, so an instrument added as data
+        (a VO variant, another survey) is named without a code change.
+        """
         self._store = store
         self._retention = retention
+        self._instruments = dict(instruments)
+        self._default = default_instrument
 
     def run(self, ctx: EventContext, command: Command, team: Team) -> list[Outbound]:
         """The help text, privately."""
@@ -34,11 +49,23 @@ class HelpRoute(TeamCommandRoute):
         # The retention policy is part of the help, so every member can see it.
         privacy = texts.t(
             "privacy.help",
-            months=self._retention.answer_months,
-            days=self._retention.event_days,
+            months=texts.t("privacy.months", count=self._retention.answer_months),
+            days=texts.t("privacy.days", count=self._retention.event_days),
         )
-        text = texts.t("help.text", coordinators=coordinators) + "\n\n" + privacy
+        text = texts.t("help.text", coordinators=coordinators, instruments=self._listing(ctx))
+        text += "\n\n" + privacy
         return [ctx.private(text)]
+
+    def _listing(self, ctx: EventContext) -> str:
+        """The instruments as ids with titles, the default first and marked as such."""
+        order = sorted(self._instruments, key=lambda key: (key != self._default, key))
+        default = ctx.texts.t("start.default_instrument")
+        return "; ".join(
+            f"{key} ({self._instruments[key]}, {default})"
+            if key == self._default
+            else f"{key} ({self._instruments[key]})"
+            for key in order
+        )
 
 
 class UnknownCommandRoute(TeamCommandRoute):

@@ -35,6 +35,7 @@ class Sub(enum.StrEnum):
     VAKANTIE = "vakantie"
     KALENDER = "kalender"
     PLANNING = "planning"
+    PLAN = "plan"
     MIJN_GEGEVENS = "mijn-gegevens"
     VERGEET_MIJ = "vergeet-mij"
 

@@ -168,10 +168,12 @@ class ForgetMeRoute(_PrivacyRoute):
         log.info("member data erased on request")
         text = texts.t(
             "privacy.forget_done",
-            participations=forgotten.participations,
-            answers=forgotten.answers,
-            roles=forgotten.coordinator_roles,
-            pupils=pupils,
+            participations=texts.t(
+                "privacy.forget_participations", count=forgotten.participations
+            ),
+            answers=texts.t("privacy.forget_answers", count=forgotten.answers),
+            roles=texts.t("privacy.forget_roles", count=forgotten.coordinator_roles),
+            pupils=texts.t("privacy.forget_pupils", count=pupils),
         )
         if forgotten.last_coordinator_of:
             text += "\n" + texts.t(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from bot.calendar.deadline import DeadlineError, looks_like_date, parse_deadline
@@ -19,10 +19,11 @@ from bot.commands.parse import Command, Sub
 from bot.core.context import EventContext
 from bot.core.ports import Roster
 from bot.results.service import Results
-from conversations.core.messages import Outbound
+from conversations.core.messages import Destination, Outbound, Sender
 from conversations.core.text_input import quote
 from conversations.instrument import Quickscan
 from conversations.quickscan.walkthrough import Walkthrough
+from storage.keys import TeamKey
 from storage.quickscan.records import RoundAlreadyOpenError, RoundNotOpenError, Team
 from storage.quickscan.store import Store
 
@@ -75,49 +76,86 @@ class StartRoute(TeamCommandRoute):
         members = list(self._roster.members(team=key))
         if not any(member.user == sender.user for member in members):
             members.insert(0, sender)
-        try:
-            round_ = self._store.open_round(
-                key=key,
-                instrument_id=instrument_id,
-                opened_by=sender.user,
-                deadline=deadline,
-                now=ctx.now,
-                join_token=secrets.token_urlsafe(JOIN_TOKEN_BYTES),
-            )
-        except RoundAlreadyOpenError:
-            return [ctx.private(texts.t("start.already_open"))]
-        invitations: list[Outbound] = []
-        for member in members:
-            participation, _new = self._store.invite(
-                key=key,
-                round_id=round_.id,
-                user=member.user,
-                display_name=member.display_name,
-                now=ctx.now,
-            )
-            invitations.append(
-                self._walkthrough.invitation(
-                    participation=participation, opened_by=sender.display_name
-                )
-            )
         announce = texts.t(
             "start.announce",
             coordinator=sender.display_name,
             title=self._instruments[instrument_id].title,
-            invited=len(members),
+            count=len(members),
         )
         if deadline is not None:
             announce += "\n" + texts.t("start.deadline", deadline=format_day(deadline))
-        announcement = replace(ctx.to_channel(announce), join_token=round_.join_token)
-        log.info(
-            "round %d opened on %s/%s/%s: %d invitations queued",
-            round_.id,
-            key.platform,
-            key.workspace,
-            key.team,
-            len(invitations),
+            if not team.region:  # no school days to plan on: say so, not silently nothing
+                announce += "\n" + texts.t("start.deadline_no_region")
+        try:
+            return open_round_and_invite(
+                store=self._store,
+                walkthrough=self._walkthrough,
+                key=key,
+                instrument_id=instrument_id,
+                members=members,
+                opened_by=sender,
+                deadline=deadline,
+                now=ctx.now,
+                announcement=announce,
+            )
+        except RoundAlreadyOpenError:
+            return [ctx.private(texts.t("start.already_open"))]
+
+
+def open_round_and_invite(
+    *,
+    store: Store,
+    walkthrough: Walkthrough,
+    key: TeamKey,
+    instrument_id: str,
+    members: Sequence[Sender],
+    opened_by: Sender,
+    deadline: datetime | None,
+    now: datetime,
+    announcement: str,
+) -> list[Outbound]:
+    """Open a round, invite every member and announce it, in the caller's transaction.
+
+    Shared by ``/quickscan start`` and the round a team's plan opens on its day
+    (bot/plans/followup.py), so both invite and announce alike.
+
+    Raises:
+        RoundAlreadyOpenError: The team already has an open round (nothing changed).
+    """
+    round_ = store.open_round(
+        key=key,
+        instrument_id=instrument_id,
+        opened_by=opened_by.user,
+        deadline=deadline,
+        now=now,
+        join_token=secrets.token_urlsafe(JOIN_TOKEN_BYTES),
+    )
+    invitations: list[Outbound] = []
+    for member in members:
+        participation, _new = store.invite(
+            key=key,
+            round_id=round_.id,
+            user=member.user,
+            display_name=member.display_name,
+            now=now,
         )
-        return [announcement, *invitations]
+        invitations.append(
+            walkthrough.invitation(participation=participation, opened_by=opened_by.display_name)
+        )
+    post = Outbound(
+        destination=Destination.team_channel(team=key.team),
+        text=announcement,
+        join_token=round_.join_token,
+    )
+    log.info(
+        "round %d opened on %s/%s/%s: %d invitations queued",
+        round_.id,
+        key.platform,
+        key.workspace,
+        key.team,
+        len(invitations),
+    )
+    return [post, *invitations]
 
 
 class StatusRoute(TeamCommandRoute):

@@ -83,7 +83,12 @@ def team_command_routes(
         ),
         StatusRoute(store=store),
         CloseRoute(store=store, results=results),
-        HelpRoute(store=store, retention=retention),
+        HelpRoute(
+            store=store,
+            retention=retention,
+            instruments={key: value.title for key, value in instruments.items()},
+            default_instrument=default_instrument,
+        ),
         CoordinatorRoute(store=store),
         MinimumRoute(store=store),
         LanguageRoute(store=store),
@@ -93,7 +98,7 @@ def team_command_routes(
         ThresholdsChangeRoute(store=store),
         CalendarSettingRoute(store=store),
         CalendarOverviewRoute(schedule=ScheduleStore(engine=store.engine)),
-        PlanningShowRoute(),
+        PlanningShowRoute(store=store),
         PlanningChangeRoute(store=store),
         UnknownCommandRoute(),
     ]

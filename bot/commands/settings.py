@@ -13,19 +13,20 @@ from typing import ClassVar
 
 from bot.commands.calendar import (
     describe,
-    describe_planning,
+    follow_calendar,
     set_holiday,
     set_municipality,
-    set_planning,
     set_region,
 )
-from bot.commands.common import TeamCommandRoute, announce_or_refuse
+from bot.commands.common import Reply, TeamCommandRoute, announce_or_refuse
 from bot.commands.parse import Command, Sub, arg_words
+from bot.commands.planning import describe_planning, set_planning
 from bot.core.context import EventContext
 from bot.results.labels import LabelRules
 from conversations.core.i18n import Catalogue, available_locales
 from conversations.core.messages import Outbound
 from conversations.core.text_input import parse_bounded_decimal, parse_bounded_int, quote, user_ref
+from storage.checklist.store import ChecklistStore
 from storage.quickscan.records import MIN_RESPONDENTS_FLOOR, Team
 from storage.quickscan.store import Store
 from storage.schedule.store import ScheduleStore
@@ -58,7 +59,8 @@ class CoordinatorRoute(TeamCommandRoute):
             return [_bad_name(ctx, command.args[0])]
         added = self._store.add_coordinator(key=ctx.key, user=user, added_by=ctx.user, now=ctx.now)
         text_key = "coordinator.added" if added else "coordinator.already"
-        return [ctx.to_channel(ctx.texts.t(text_key, user=user))]
+        reply = Reply(ctx.texts.t(text_key, user=user), changed=added)
+        return [announce_or_refuse(ctx, reply)]  # "already one" changes nothing: privately
 
     def _remove(self, ctx: EventContext, command: Command) -> list[Outbound]:
         """``coordinator verwijder @naam``: one fewer coordinator, never none."""
@@ -189,6 +191,9 @@ def describe_rules(team: Team, texts: Catalogue) -> str:
     for name, value in rules.as_mapping().items():
         shown = f"{value:g}".replace(".", ",") if name == MEAN_RULE else f"{round(value * 100)} %"
         lines.append(texts.t(f"threshold.{name}", value=shown))
+    # "eens: redelijk" has no threshold of its own: it shares gaat_goed's (labels.py).
+    lines.append(texts.t("threshold.eens_redelijk", value=f"{round(rules.gaat_goed * 100)} %"))
+    lines.append(texts.t("threshold.gemengd"))
     lines.append(texts.t("threshold.how"))
     return "\n".join(lines)
 
@@ -200,8 +205,11 @@ class CalendarSettingRoute(TeamCommandRoute):
     coordinator_only = True
     replans = True  # the reminders follow the school calendar
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: Store, checklists: ChecklistStore | None = None) -> None:
         self._store = store
+        # The open checklist round's deadline moves with the calendar (its own view
+        # of the same database unless one is given).
+        self._checklists = checklists or ChecklistStore(engine=store.engine, cipher=store.cipher)
 
     def run(self, ctx: EventContext, command: Command, team: Team) -> list[Outbound]:
         """Region, municipality or the school's own holiday dates."""
@@ -216,7 +224,19 @@ class CalendarSettingRoute(TeamCommandRoute):
             reply = set_municipality(store=self._store, team=team, text=text, texts=texts)
         else:
             reply = set_holiday(store=self._store, team=team, args=command.args, texts=texts)
-        return [announce_or_refuse(ctx, reply)]
+        moved = _moved(ctx, reply, store=self._store, checklists=self._checklists)
+        return [announce_or_refuse(ctx, reply), *moved]
+
+
+def _moved(
+    ctx: EventContext, reply: Reply, *, store: Store, checklists: ChecklistStore
+) -> list[Outbound]:
+    """After a calendar or planning change: the open checklist round's moved deadline."""
+    team = store.get_team(key=ctx.key) if reply.changed else None
+    if team is None:
+        return []
+    notices = follow_calendar(checklists=checklists, team=team, texts=ctx.texts)
+    return [ctx.to_channel(notice) for notice in notices]
 
 
 class CalendarOverviewRoute(TeamCommandRoute):
@@ -228,9 +248,10 @@ class CalendarOverviewRoute(TeamCommandRoute):
         self._schedule = schedule
 
     def run(self, ctx: EventContext, command: Command, team: Team) -> list[Outbound]:
-        """The overview."""
+        """The overview, in as many private messages as it needs."""
         pings = self._schedule.pings(key=ctx.key)
-        return [ctx.private(describe(team=team, pings=pings, now=ctx.now, texts=ctx.texts))]
+        chunks = describe(team=team, pings=pings, now=ctx.now, texts=ctx.texts)
+        return [ctx.private(chunk) for chunk in chunks]
 
 
 class PlanningShowRoute(TeamCommandRoute):
@@ -238,13 +259,30 @@ class PlanningShowRoute(TeamCommandRoute):
 
     subs: ClassVar[frozenset[Sub]] = frozenset({Sub.PLANNING})
 
+    def __init__(self, *, store: Store | None = None) -> None:
+        # With the store the text also names the days of an open quickscan round and
+        # of a checklist round under way; without it, those of the rounds to come.
+        self._store = store
+        self._schedule = None if store is None else ScheduleStore(engine=store.engine)
+
     def takes(self, command: Command) -> bool:
         """Without arguments only: with them it is a change."""
         return not command.args
 
     def run(self, ctx: EventContext, command: Command, team: Team) -> list[Outbound]:
-        """The planning settings, privately."""
-        return [ctx.private(describe_planning(team=team, texts=ctx.texts))]
+        """The planning rules and the days they give, privately."""
+        store, schedule = self._store, self._schedule
+        if store is None or schedule is None:
+            text = describe_planning(team=team, texts=ctx.texts, now=ctx.now)
+        else:
+            text = describe_planning(
+                team=team,
+                texts=ctx.texts,
+                now=ctx.now,
+                quickscan=store.current_round(key=ctx.key),
+                known=lambda ping_id: schedule.get(ping_id=ping_id) is not None,
+            )
+        return [ctx.private(text)]
 
 
 class PlanningChangeRoute(TeamCommandRoute):
@@ -254,14 +292,18 @@ class PlanningChangeRoute(TeamCommandRoute):
     coordinator_only = True
     replans = True
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: Store, checklists: ChecklistStore | None = None) -> None:
         self._store = store
+        self._checklists = checklists or ChecklistStore(engine=store.engine, cipher=store.cipher)
 
     def takes(self, command: Command) -> bool:
         """With arguments only."""
         return bool(command.args)
 
     def run(self, ctx: EventContext, command: Command, team: Team) -> list[Outbound]:
-        """Change the planning; the new planning is announced."""
-        reply = set_planning(store=self._store, team=team, args=command.args, texts=ctx.texts)
-        return [announce_or_refuse(ctx, reply)]
+        """Change the planning; the new planning is announced (and a moved deadline)."""
+        reply = set_planning(
+            store=self._store, team=team, args=command.args, texts=ctx.texts, now=ctx.now
+        )
+        moved = _moved(ctx, reply, store=self._store, checklists=self._checklists)
+        return [announce_or_refuse(ctx, reply), *moved]

@@ -17,6 +17,7 @@ from bot.calendar.reminders import Reminders
 from bot.calendar.team_calendar import days_for
 from bot.checklist.service import ChecklistService
 from bot.commands.checklist import ChecklistParts, build_checklist
+from bot.commands.plan import PlanParts, build_plan
 from bot.commands.privacy import build_retention
 from bot.commands.routes import (
     command_renderers,
@@ -110,6 +111,13 @@ def build_services(
         store=store, instruments=instruments, clock=clock, output_dir=output_dir
     )
     schedule = ScheduleStore(engine=store.engine)
+    plan = build_plan(
+        store=store,
+        instruments=quickscans,
+        roster=roster,
+        walkthrough=walkthrough,
+        results=results,
+    )
     reminders = Reminders(
         store=store,
         schedule=schedule,
@@ -118,6 +126,7 @@ def build_services(
         walkthrough=walkthrough,
         results=results,
         clock=clock,
+        sources=[plan.pings],
     )
     routes = _routes(
         store=store,
@@ -126,6 +135,7 @@ def build_services(
         walkthrough=walkthrough,
         results=results,
         checklist=checklist,
+        plan=plan,
         output_dir=output_dir,
         default_instrument=default_instrument,
         policy=policy,
@@ -133,6 +143,8 @@ def build_services(
 
     def replan(key: TeamKey) -> None:
         reminders.replan(key=key)
+
+    plan.pings.set_replan(replan)
 
     router = Router(
         routes=routes,
@@ -174,6 +186,7 @@ def _routes(
     walkthrough: Walkthrough,
     results: Results,
     checklist: ChecklistParts,
+    plan: PlanParts,
     output_dir: Path,
     default_instrument: str,
     policy: RetentionPolicy,
@@ -190,9 +203,11 @@ def _routes(
     return [
         *privacy_routes(store=store, snapshots=results, output_dir=output_dir),
         checklist.dm_route,
+        plan.dm_route,
         TeamCommandInPrivate(),
         *walkthrough_routes(walkthrough=walkthrough),
         *checklist.team_routes,
+        *plan.team_routes,
         *team_command_routes(
             store=store,
             instruments=quickscans,

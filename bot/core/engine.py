@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.commands.parse import Sub, is_command, parse_command
+from bot.commands.plan import needs_roster
 from bot.core import input_guard
 from bot.core.builder import DEFAULT_INSTRUMENT, build_services
 from bot.core.context import EventContext
@@ -377,8 +378,10 @@ class Engine:
             input_guard.log_failure(error, event)
 
     def _members_first(self, event: Inbound, key: TeamKey) -> AbstractContextManager[None]:
-        """For ``/quickscan start``: the members, asked of the platform before the transaction."""
-        if event.where is Where.TEAM and parse_command(event.text).sub is Sub.START:
+        """For ``/quickscan start`` and the plan's support question and owner: the members,
+        asked of the platform before the transaction."""
+        command = parse_command(event.text)
+        if event.where is Where.TEAM and (command.sub is Sub.START or needs_roster(command)):
             return self._roster.prefetched(team=key)
         return nullcontext()
 

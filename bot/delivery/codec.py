@@ -79,6 +79,10 @@ def encode_body(message: Outbound) -> str:
         body["free_text"] = True
     if message.columns is not None:
         body["columns"] = message.columns
+    # Stored so a restart between queueing and sending keeps the pin; absent (rows
+    # queued before pinning existed) reads as not pinned, so the version stays 1.
+    if message.pin:
+        body["pin"] = True
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -115,6 +119,7 @@ def decode_body(body: str, *, team: str, kind: str, user: str | None) -> Outboun
             join_token=_optional(data, "join_token", str),
             free_text=_typed(data, "free_text", bool, False),
             columns=_optional(data, "columns", int),
+            pin=_typed(data, "pin", bool, False),
         )
     except UndecodableBodyError:
         raise

@@ -306,3 +306,18 @@ def difference(*, earlier: Fingerprints, members: Collection[str]) -> Difference
         high=known + earlier.forgotten,
         leavers=bool(missing or earlier.forgotten),
     )
+
+
+def participation_only_note(
+    *, labels_withheld: bool, respondents: int, min_respondents: int, too_few: str
+) -> tuple[str, dict[str, int]]:
+    """Why a result shows only participation: the catalogue key and its values.
+
+    Either too few people answered (``too_few``, the instrument's own text, told
+    the minimum as ``count``), or enough did but the group differs too little from
+    an earlier round's, so figures would single out the people who joined or left.
+    Every instrument's post says it the same way.
+    """
+    if labels_withheld and respondents >= min_respondents:
+        return "anonymity.withheld", {"minimum": comparison_minimum(min_respondents)}
+    return too_few, {"count": min_respondents}

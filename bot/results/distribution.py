@@ -60,6 +60,16 @@ class Distribution:
         """Share of the scored answers below the scale's midpoint (``-``/``--``)."""
         return self.negative / self.scored if self.scored else 0.0
 
+    @property
+    def middle(self) -> int:
+        """Scored answers at the scale's midpoint (``+/-``): "redelijk"."""
+        return self.scored - self.positive - self.negative
+
+    @property
+    def middle_share(self) -> float:
+        """Share of the scored answers at the scale's midpoint (``+/-``)."""
+        return self.middle / self.scored if self.scored else 0.0
+
     def label(self, *, rules: LabelRules = DEFAULT_RULES) -> Label:
         """The reading of this distribution under ``rules`` (see bot/labels.py)."""
         return classify(
@@ -68,6 +78,7 @@ class Distribution:
             positive_share=self.positive_share,
             negative_share=self.negative_share,
             mean=self.mean,
+            middle_share=self.middle_share,
             rules=rules,
         )
 

@@ -12,7 +12,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from bot.results.distribution import distribution, pool
-from bot.results.labels import LabelRules
+from bot.results.labels import Label, LabelRules, legacy_label
 from bot.results.team_result import ClusterResult, FactorResult, GradeResult, ItemResult
 from conversations.instrument import grade_item_id
 
@@ -29,6 +29,7 @@ def figures(
     item_counts: Mapping[str, Mapping[str, int]],
     grades: Mapping[str, tuple[float | None, int]],
     rules: LabelRules,
+    agreed_fair: bool = True,
 ) -> tuple[ClusterResult, ...]:
     """Every exact figure, from counts per question and the grades per cluster.
 
@@ -40,6 +41,8 @@ def figures(
         item_counts: Per question id, the number of answers per scale code.
         grades: Per cluster id, (mean grade or None, number of grades).
         rules: The label thresholds.
+        agreed_fair: Whether the label "eens: redelijk" exists; False for a round
+            that closed before it did, so its labels read as they did at close.
     """
     numbers = {question.id: number for number, question in enumerate(instrument.questions, 1)}
     return tuple(
@@ -50,6 +53,7 @@ def figures(
             grade=grades.get(cluster.id, (None, 0)),
             numbers=numbers,
             rules=rules,
+            agreed_fair=agreed_fair,
         )
         for cluster in instrument.clusters
     )
@@ -82,6 +86,7 @@ def _item_result(
     options: Sequence[ScaleOption],
     counts: Mapping[str, int],
     rules: LabelRules,
+    agreed_fair: bool,
 ) -> ItemResult:
     """The result of one question, from its counts per code."""
     answers = distribution(counts=counts, options=options)
@@ -91,8 +96,12 @@ def _item_result(
         text=question.text,
         factor=question.factor,
         distribution=answers,
-        label=answers.label(rules=rules),
+        label=_label(answers.label(rules=rules), agreed_fair=agreed_fair),
     )
+
+
+def _label(label: Label, *, agreed_fair: bool) -> Label:
+    return label if agreed_fair else legacy_label(label)
 
 
 def _factor_result(
@@ -102,6 +111,7 @@ def _factor_result(
     item_counts: Mapping[str, Mapping[str, int]],
     numbers: Mapping[str, int],
     rules: LabelRules,
+    agreed_fair: bool,
 ) -> FactorResult:
     """The result of one success factor: its items, and their answers pooled."""
     items = tuple(
@@ -111,6 +121,7 @@ def _factor_result(
             options=instrument.scale.options,
             counts=item_counts.get(question.id, {}),
             rules=rules,
+            agreed_fair=agreed_fair,
         )
         for question in instrument.questions_of(factor.number)
     )
@@ -122,7 +133,7 @@ def _factor_result(
         short_name=factor.short_name,
         cluster_id=factor.cluster,
         distribution=pooled,
-        label=pooled.label(rules=rules),
+        label=_label(pooled.label(rules=rules), agreed_fair=agreed_fair),
         items=items,
     )
 
@@ -154,6 +165,7 @@ def _cluster_result(
     grade: tuple[float | None, int],
     numbers: Mapping[str, int],
     rules: LabelRules,
+    agreed_fair: bool,
 ) -> ClusterResult:
     """The result of one cluster: its factors, their answers pooled, and its grade."""
     factors = tuple(
@@ -163,6 +175,7 @@ def _cluster_result(
             item_counts=item_counts,
             numbers=numbers,
             rules=rules,
+            agreed_fair=agreed_fair,
         )
         for factor in instrument.factors_of(cluster.id)
     )

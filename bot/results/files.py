@@ -1,5 +1,9 @@
 """The chart and the .xlsx export of a closed round, made at delivery from its snapshot.
 
+A paired survey's round (bot/results/paired.py) gets its own chart (experience and
+importance per statement) and workbook under the same attachment kinds, so the
+delivery needs to know nothing about instruments.
+
 Handling ``sluit``, ``grafiek`` or ``export`` only decides *that* a file goes out:
 the message carries an :class:`~conversations.core.messages.Attachment` naming the
 round and everything the file depends on (view, language, export time). The
@@ -23,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.delivery.attachments import AttachmentUnavailableError
+from bot.results.paired import paired_result
 from bot.results.snapshot import RoundSnapshot
 from bot.results.team_result import TeamResult
 from conversations.core.i18n import Catalogue
@@ -100,6 +105,16 @@ class ResultFiles:
 
         key = TeamKey(platform=platform, workspace=workspace, team=team)
         instrument = self._instruments[instrument_id]
+        if instrument.paired is not None:
+            from bot.results.paired_chart import paired_chart  # matplotlib: only here
+
+            # A paired survey has one view: experience and importance per statement.
+            snapshot = self._snapshot(key, int(round_id))
+            return paired_chart(
+                result=paired_result(instrument=instrument, snapshot=snapshot),
+                path=self.path(key=key, round_id=int(round_id), name="ervaring-belang.png"),
+                texts=Catalogue(locale),
+            )
         per_item = view == ITEMS
         draw = item_chart if per_item else factor_chart
         return draw(
@@ -132,6 +147,16 @@ class ResultFiles:
 
         key = TeamKey(platform=platform, workspace=workspace, team=team)
         instrument = self._instruments[instrument_id]
+        if instrument.paired is not None:
+            from bot.results.paired_export import paired_workbook  # openpyxl: only here
+
+            snapshot = self._snapshot(key, int(round_id))
+            return paired_workbook(
+                result=paired_result(instrument=instrument, snapshot=snapshot),
+                path=self.path(key=key, round_id=int(round_id), name="teamresultaat.xlsx"),
+                texts=Catalogue(locale),
+                generated_at=datetime.fromisoformat(generated_at),
+            )
         return export_workbook(
             result=self._frozen(key, int(round_id), instrument),
             instrument=instrument,
@@ -148,10 +173,18 @@ class ResultFiles:
         return self._output_dir / folder / f"ronde-{round_id}-{name}"
 
     def _frozen(self, key: TeamKey, round_id: int, instrument: Quickscan) -> TeamResult:
+        return self._snapshot(key, round_id).result(instrument=instrument)
+
+    def _snapshot(self, key: TeamKey, round_id: int) -> RoundSnapshot:
+        """The round's frozen snapshot.
+
+        Raises:
+            AttachmentUnavailableError: The round has no snapshot (any more).
+        """
         stored = self._results.load(key=key, round_id=round_id)
         if stored is None:
             raise AttachmentUnavailableError(f"round {round_id} has no result snapshot")
-        return RoundSnapshot.from_json(stored).result(instrument=instrument)
+        return RoundSnapshot.from_json(stored)
 
 
 def _round_args(

@@ -6,6 +6,12 @@ hebt". These rules make that reading deterministic. They are checked in order an
 the first that matches wins, so an item nobody can judge is never called a
 "werkpunt" on the strength of two answers. Every threshold can be adjusted per
 team (``/quickscan drempel``); docs/team-result.md explains them.
+
+Agreement has two readings. Nearly everyone positive is "gaat goed"; nearly
+everyone in the middle of the scale (``+/-``) is "eens: redelijk": the team agrees
+that it is fair, which is a different message from "gemengd" (no clear picture),
+so it gets a label of its own. Both use the same agreement threshold
+(``gaat_goed``), so a team that asks more agreement for one asks it for both.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ class Label(enum.StrEnum):
     VERDEELD = "verdeeld"
     GAAT_GOED = "gaat_goed"
     WERKPUNT = "werkpunt"
+    EENS_REDELIJK = "eens_redelijk"
     GEMENGD = "gemengd"
 
 
@@ -34,6 +41,8 @@ class LabelRules:
         verdeeld: "verdeeld" when both the positive and the negative share of the
             scored answers reach this.
         gaat_goed: "gaat goed" from this positive share of the scored answers ...
+            and "eens: redelijk" from this share of middle answers (the agreement
+            threshold of both).
         gaat_goed_max_negatief: ... with at most this negative share.
         werkpunt: "werkpunt" from this negative share of the scored answers ...
         werkpunt_gemiddelde: ... or with a mean at or below this.
@@ -72,11 +81,14 @@ def classify(
     positive_share: float,
     negative_share: float,
     mean: float | None,
+    middle_share: float = 0.0,
     rules: LabelRules = DEFAULT_RULES,
 ) -> Label:
-    """The label of one distribution; shares of positive/negative are of the scored answers.
+    """The label of one distribution; positive/negative/middle shares are of the scored answers.
 
     With nobody answering, or only "?", the team has no insight by definition.
+    "Werkpunt" is checked before "eens: redelijk": mostly ``+/-`` with enough ``--``
+    to pull the mean to 2.5 is a point to work on first, whatever the agreement.
     """
     if respondents == 0 or mean is None or unknown_share >= rules.weinig_zicht:
         return Label.WEINIG_ZICHT
@@ -86,4 +98,15 @@ def classify(
         return Label.GAAT_GOED
     if negative_share >= rules.werkpunt or mean <= rules.werkpunt_gemiddelde:
         return Label.WERKPUNT
+    if middle_share > 0 and middle_share >= rules.gaat_goed:
+        return Label.EENS_REDELIJK
     return Label.GEMENGD
+
+
+def legacy_label(label: Label) -> Label:
+    """The label as read before "eens: redelijk" existed (it was "gemengd" then).
+
+    A round closed before that keeps the reading of its close in every later view
+    (bot/results/snapshot.py), as it keeps its thresholds.
+    """
+    return Label.GEMENGD if label is Label.EENS_REDELIJK else label

@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from bot.plans.progress import PlanProgress
 from bot.results.anonymity import Tier, comparison_minimum, difference, fingerprints_of
 from bot.results.files import chart_attachment, export_attachment
 from bot.results.labels import LabelRules
 from bot.results.merge import merge, open_answers_of
+from bot.results.paired_freeze import freeze as freeze_paired
+from bot.results.paired_service import paired_post
 from bot.results.report import TeamReport, build_report
 from bot.results.snapshot import RoundSnapshot
 from bot.results.team_result import Downgrade, TeamResult
@@ -60,6 +63,7 @@ class Results:
         self._snapshots = ResultStore(engine=store.engine)
         self._instruments = instruments
         self._clock = clock
+        self._progress = PlanProgress(store=store, instruments=instruments)
 
     def latest_closed(self, *, key: TeamKey) -> Round | None:
         """The team's most recently closed round of any quickscan."""
@@ -81,6 +85,11 @@ class Results:
         texts = Catalogue(team.locale)
         instrument = self._instruments[round_.instrument_id]
         snapshot = self._snapshot(team=team, round_=round_, at_close=True)
+        if instrument.paired is not None:
+            post = paired_post(
+                team=team, round_id=round_.id, instrument=instrument, snapshot=snapshot
+            )
+            return [replace(post, key=result_key(round_.id))]
         result = snapshot.result(instrument=instrument)
         if snapshot.open_shown:
             # The texts are not frozen (they are personal data); shown once, here.
@@ -103,7 +112,9 @@ class Results:
                 per_item=False,
             )
             post = replace(post, attachment=chart)
-        return [replace(post, key=result_key(round_.id))]
+        # The change on the factors of the team's plan, if it agreed one (bot/plans/progress.py).
+        progress = self._progress.messages(team=team, round_=round_, after=snapshot)
+        return [replace(post, key=result_key(round_.id)), *progress]
 
     def chart_message(self, *, team: Team, round_: Round, per_item: bool) -> Outbound | None:
         """A chart for the team channel, or None unless the round has exact figures."""
@@ -112,6 +123,8 @@ class Results:
             return None
         texts = Catalogue(team.locale)
         title_key = "chart.items_title" if per_item else "chart.factors_title"
+        if self._instruments[round_.instrument_id].paired is not None:
+            title_key = "survey.chart_title"  # one view: experience and importance per statement
         return Outbound(
             destination=Destination.team_channel(team=team.key.team),
             text=texts.t(title_key, respondents=result.respondents),
@@ -214,13 +227,22 @@ class Results:
         trend: tuple[FactorChange, ...] = ()
         if previous is not None and previous.tier is Tier.EXACT and result.itemised:
             trend = compare(previous=previous.result(instrument=instrument), current=result)
-        return RoundSnapshot.of(
+        snapshot = RoundSnapshot.of(
             result=result,
             min_text_respondents=text_minimum,
             trend=trend,
             # Only exact rounds are compared with later ones: no other round keeps them.
             fingerprints=fingerprints_of(members) if result.itemised else None,
             legacy=legacy,
+        )
+        if instrument.paired is None:
+            return snapshot
+        return freeze_paired(
+            snapshot=snapshot,
+            instrument=instrument,
+            responses=self._store.submitted_answers(key=key, round_id=round_.id),
+            previous=previous,
+            rules=LabelRules.from_mapping(team.label_rules),
         )
 
     def _earlier(self, *, team: Team, round_: Round) -> list[RoundSnapshot]:

@@ -29,6 +29,9 @@ from conversations.instrument import Quickscan
 from storage.results.store import FINGERPRINTS
 
 VERSION = 1
+# The label set: 2 added "eens: redelijk". A snapshot without the key is of set 1,
+# and its labels keep reading as they did at close (bot/results/labels.py).
+LABEL_SET = 2
 
 
 class SnapshotError(ValueError):
@@ -65,8 +68,14 @@ class RoundSnapshot:
         priority_mentions: Per factor how many named it (exact, gate passed).
         open_shown: Open questions whose texts passed the writers' gate.
         coarse_labels: Per factor its coarse label (coarse tier only).
+        group_labels: A paired survey's coarse labels per "list:section" (coarse tier
+            only; bot/results/paired_freeze.py).
+        before_counts: A paired survey's previous exact round's counts per item, for
+            its trend per statement (exact tier only, empty when no trend is allowed).
         trend: The previous exact round's factors (empty when no trend is allowed).
         fingerprints: Who responded, as keyed hashes (None below the minimum).
+        label_set: The labels that existed at close (``LABEL_SET``; 1 before
+            "eens: redelijk").
     """
 
     instrument_id: str
@@ -84,8 +93,11 @@ class RoundSnapshot:
     priority_mentions: Mapping[int, int] = field(default_factory=dict)
     open_shown: tuple[str, ...] = ()
     coarse_labels: Mapping[int, Label] = field(default_factory=dict)
+    group_labels: Mapping[str, Label] = field(default_factory=dict)
+    before_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     trend: tuple[TrendBefore, ...] = ()
     fingerprints: Fingerprints | None = None
+    label_set: int = LABEL_SET
 
     @classmethod
     def of(
@@ -141,6 +153,7 @@ class RoundSnapshot:
                     item_counts=self.item_counts,
                     grades=self.grades,
                     rules=self.rules,
+                    agreed_fair=self.label_set >= LABEL_SET,
                 )
                 if exact
                 else ()
@@ -184,11 +197,14 @@ class RoundSnapshot:
             "compared": self.compared,
             "labels_withheld": self.labels_withheld,
             "legacy": self.legacy,
+            "label_set": self.label_set,
             "item_counts": {q: dict(counts) for q, counts in self.item_counts.items()},
             "grades": {c: [mean, count] for c, (mean, count) in self.grades.items()},
             "priority_mentions": {str(n): c for n, c in self.priority_mentions.items()},
             "open_shown": list(self.open_shown),
             "coarse_labels": {str(n): label.value for n, label in self.coarse_labels.items()},
+            "group_labels": {key: label.value for key, label in self.group_labels.items()},
+            "before_counts": {q: dict(counts) for q, counts in self.before_counts.items()},
             "trend": [
                 {"factor": t.number, "before_mean": t.mean, "before_label": t.label.value}
                 for t in self.trend
@@ -228,6 +244,7 @@ class RoundSnapshot:
                 compared=bool(data["compared"]),
                 labels_withheld=bool(data["labels_withheld"]),
                 legacy=bool(data["legacy"]),
+                label_set=int(data.get("label_set", 1)),
                 item_counts={
                     str(q): {str(code): int(n) for code, n in counts.items()}
                     for q, counts in data["item_counts"].items()
@@ -239,6 +256,14 @@ class RoundSnapshot:
                 priority_mentions={int(n): int(c) for n, c in data["priority_mentions"].items()},
                 open_shown=tuple(str(q) for q in data["open_shown"]),
                 coarse_labels={int(n): Label(v) for n, v in data["coarse_labels"].items()},
+                # Absent from snapshots taken before paired surveys existed.
+                group_labels={
+                    str(key): Label(v) for key, v in data.get("group_labels", {}).items()
+                },
+                before_counts={
+                    str(q): {str(code): int(n) for code, n in counts.items()}
+                    for q, counts in data.get("before_counts", {}).items()
+                },
                 trend=tuple(
                     TrendBefore(
                         number=int(t["factor"]),

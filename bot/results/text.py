@@ -1,24 +1,50 @@
 """Renders the team report as text: the console's rendering and every adapter's fallback.
 
-The post is short (participation, grades, top priorities, counts per label);
-the details (per factor and per item, the discuss / investigate lists, open
-answers and the questions for the team meeting) go in a follow-up message or
+The post is short (participation, grades, the success factors grouped by label,
+top priorities with their reasons); the details (per factor and per item, the
+discuss / investigate lists, open answers and the questions for the team
+meeting) go in a follow-up message or
 thread. Only aggregates reach this module: ``TeamResult`` carries no respondent
 identities, and below the exact tier it carries no figure at all (bot/anonymity.py):
 the coarse tier renders one label per success factor, the lowest participation only.
+
+Every sentence that states a reason or a next step is rendered from numbers the
+report carries (bot/results/priorities.py), so it is true by construction; the
+scale's codes ("- of --", "+/-") come from the instrument, not from this module.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from bot.results.anonymity import EXACT_MINIMUM, Tier, comparison_minimum
+from babel.lists import format_list
+
+from bot.results.anonymity import (
+    EXACT_MINIMUM,
+    Tier,
+    comparison_minimum,
+    participation_only_note,
+)
 from bot.results.distribution import Distribution
 from bot.results.labels import Label
-from bot.results.priorities import Priority
+from bot.results.priorities import Priority, Reason, ReasonKind, scale_midpoint
 from bot.results.report import TeamReport
+from bot.results.team_result import ItemResult
 from bot.results.trend import FactorChange
 from conversations.core.i18n import Catalogue
+from conversations.instrument import Quickscan
+
+HEADLINE_ORDER = (
+    Label.GAAT_GOED,
+    Label.WERKPUNT,
+    Label.VERDEELD,
+    Label.EENS_REDELIJK,
+    Label.WEINIG_ZICHT,
+    Label.GEMENGD,
+)
+"""The groups of the headline: what goes well first, then what asks for attention."""
 
 
 def number(value: float | None, *, digits: int = 1, locale: str = "nl") -> str:
@@ -44,15 +70,16 @@ def render_report(*, report: TeamReport, texts: Catalogue) -> tuple[str, str | N
     result = report.result
     lines = [
         texts.t("result.title", title=report.instrument.title),
-        texts.t("result.participation", respondents=result.respondents, invited=result.invited),
+        texts.t("result.participation", respondents=result.respondents, count=result.invited),
     ]
     if result.tier is Tier.NONE:
-        if result.labels_withheld and result.respondents >= result.min_respondents:
-            compared = comparison_minimum(result.min_respondents)
-            lines += ["", texts.t("anonymity.withheld", minimum=compared)]
-        else:
-            lines += ["", texts.t("result.too_few", minimum=result.min_respondents)]
-        return "\n".join(lines), None
+        key, values = participation_only_note(
+            labels_withheld=result.labels_withheld,
+            respondents=result.respondents,
+            min_respondents=result.min_respondents,
+            too_few="result.too_few",
+        )
+        return "\n".join([*lines, "", texts.t(key, **values)]), None
     if result.tier is Tier.COARSE:
         return "\n".join(lines + _coarse(report, texts)), None
     lines += ["", texts.t("result.grades")]
@@ -65,7 +92,8 @@ def render_report(*, report: TeamReport, texts: Catalogue) -> tuple[str, str | N
                 count=cluster.grade.count,
             )
         )
-    lines += ["", _label_counts(report, texts), "", *_priorities(report, texts)]
+    labels = {factor.number: factor.label for factor in result.factors()}
+    lines += ["", *headline(report.instrument, labels, texts), "", *_priorities(report, texts)]
     lines += ["", texts.t("result.see_details")]
     return "\n".join(lines), "\n".join(_details(report, texts))
 
@@ -79,16 +107,7 @@ def _coarse(report: TeamReport, texts: Catalogue) -> list[str]:
         lines.append(texts.t("anonymity.compared", minimum=compared))
     lines.append("")
     if result.coarse_labels:
-        lines += [
-            texts.t(
-                "anonymity.coarse_line",
-                number=factor.number,
-                name=factor.short_name,
-                label=texts.t(f"label.{result.coarse_labels[factor.number]}"),
-            )
-            for factor in report.instrument.factors
-            if factor.number in result.coarse_labels
-        ]
+        lines += headline(report.instrument, result.coarse_labels, texts)
     else:
         lines.append(texts.t("anonymity.coarse_none"))
     lines += ["", texts.t("result.follow_up_title")]
@@ -96,10 +115,24 @@ def _coarse(report: TeamReport, texts: Catalogue) -> list[str]:
     return lines
 
 
-def _label_counts(report: TeamReport, texts: Catalogue) -> str:
-    counts = Counter(item.label for item in report.result.items())
-    parts = " · ".join(f"{counts.get(label, 0)} {texts.t(f'label.{label}')}" for label in Label)
-    return texts.t("result.label_counts", counts=parts)
+def headline(instrument: Quickscan, labels: Mapping[int, Label], texts: Catalogue) -> list[str]:
+    """The success factors by name, grouped by label: what goes well, what needs work.
+
+    One line per label that occurs, in :data:`HEADLINE_ORDER`, factors in instrument
+    order. ``labels`` are the exact labels or the coarse ones: the headline shows
+    no more than the tier's own per-factor labels do.
+    """
+    lines = [texts.t("result.headline_title")]
+    for label in HEADLINE_ORDER:
+        named = [
+            texts.t("result.headline_factor", number=factor.number, name=factor.short_name)
+            for factor in instrument.factors
+            if labels.get(factor.number) is label
+        ]
+        if named:
+            group = texts.t(f"result.headline.{label.value}")
+            lines.append(texts.t("result.headline_line", group=group, factors=", ".join(named)))
+    return lines
 
 
 def _priorities(report: TeamReport, texts: Catalogue) -> list[str]:
@@ -115,8 +148,9 @@ def _priorities(report: TeamReport, texts: Catalogue) -> list[str]:
 def _priority_lines(
     rank: int, priority: Priority, report: TeamReport, texts: Catalogue
 ) -> list[str]:
-    factor, answers = priority.factor, priority.result.distribution
+    factor = priority.factor
     evidence = priority.evidence.distribution
+    codes = ScaleCodes.of(report.instrument, texts)
     lines = [
         texts.t(
             "result.priority",
@@ -124,34 +158,131 @@ def _priority_lines(
             name=factor.short_name,
             number=factor.number,
             sentence=factor.sentence,
-        )
+        ),
+        "   "
+        + texts.t(
+            "result.why",
+            reasons="; ".join(
+                reason_text(reason, codes=codes, texts=texts) for reason in priority.reasons
+            ),
+        ),
     ]
     if evidence.negative:
         lines.append(
             "   "
             + texts.t(
-                "result.reason_negative",
+                "result.evidence",
                 negative=evidence.negative,
-                respondents=evidence.respondents,
+                count=evidence.respondents,
+                codes=codes.negative,
                 question=priority.evidence.text,
             )
         )
-    lines.append(
-        "   "
-        + texts.t(
-            "result.reason_factor",
-            mean=number(answers.mean, locale=texts.locale),
-            stdev=number(answers.stdev, locale=texts.locale),
-            negative=percent(answers.negative_share),
-        )
-    )
-    if priority.mentions:
-        lines.append("   " + texts.t("result.reason_mentions", count=priority.mentions))
     if factor.tool:
         lines.append("   " + texts.t("result.tool", tool=factor.tool))
     if factor.first_step:
         lines.append("   " + texts.t("result.first_step", step=factor.first_step))
     return lines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScaleCodes:
+    """The scale's codes as the reason sentences name them ("- of --", "+/-")."""
+
+    negative: str
+    middle: str
+
+    @classmethod
+    def of(cls, instrument: Quickscan, texts: Catalogue) -> ScaleCodes:
+        """Codes below and at the scale's midpoint, joined the reader's way."""
+        midpoint = scale_midpoint(instrument)
+        scores = [(option.code, option.score) for option in instrument.scale.options]
+        below = [code for code, score in scores if score is not None and score < midpoint]
+        at = [code for code, score in scores if score is not None and score == midpoint]
+        return cls(negative=_joined(below, texts, style="or"), middle=_joined(at, texts))
+
+
+def _joined(
+    words: Sequence[str], texts: Catalogue, *, style: Literal["standard", "or"] = "standard"
+) -> str:
+    return format_list(list(words), style=style, locale=texts.locale) if words else "–"
+
+
+def reason_text(reason: Reason, *, codes: ScaleCodes, texts: Catalogue) -> str:
+    """The sentence of one reason, with the numbers it carries (see ``ReasonKind``)."""
+    kind = reason.kind
+    if kind is ReasonKind.MOSTLY_NEGATIVE or kind is ReasonKind.NEGATIVE:
+        return texts.t(
+            f"result.reason.{kind.value}",
+            negative=reason.count,
+            count=reason.total,
+            codes=codes.negative,
+            share=percent(reason.count / reason.scored) if reason.scored else percent(0.0),
+        )
+    if kind is ReasonKind.DIVIDED:
+        return texts.t(
+            "result.reason.divided",
+            positive=reason.positive,
+            negative=reason.count,
+            count=reason.total,
+            codes=codes.negative,
+        )
+    if kind is ReasonKind.AGREED_FAIR:
+        if reason.count == reason.total:
+            return texts.t("result.reason.agreed_fair_all", code=codes.middle)
+        return texts.t(
+            "result.reason.agreed_fair",
+            middle=reason.count,
+            positive=reason.positive,
+            count=reason.total,
+            code=codes.middle,
+        )
+    mean = number(reason.mean, locale=texts.locale)
+    if kind is ReasonKind.PRECONDITION:
+        return texts.t(
+            "result.reason.precondition",
+            aspect=_lowered(reason.aspect),
+            later=_joined([_lowered(label) for label in reason.later], texts),
+            mean=mean,
+            code=codes.middle,
+        )
+    if kind is ReasonKind.LOW_MEAN:
+        return texts.t("result.reason.low_mean", mean=mean, code=codes.middle)
+    return texts.t("result.reason.mentioned", count=reason.count)
+
+
+def _lowered(name: str) -> str:
+    """A label mid-sentence: "Attitude en organisatie" -> "attitude en organisatie"."""
+    return name[:1].lower() + name[1:]
+
+
+def _investigate(report: TeamReport, texts: Catalogue) -> list[str]:
+    """The "zoek uit" list with a next step: who to ask, per item with true numbers."""
+    items = report.suggestions.investigate
+    if not items:
+        return []
+    lines = ["", texts.t("result.investigate_title"), texts.t("result.investigate_step")]
+    lines += [_investigate_line(item, report.instrument, texts) for item in items]
+    return lines
+
+
+def _investigate_line(item: ItemResult, instrument: Quickscan, texts: Catalogue) -> str:
+    answers = item.distribution
+    if answers.scored:
+        step = texts.t("result.investigate_ask", count=answers.scored)
+    else:
+        step = texts.t("result.investigate_parents")
+    tool = instrument.factor(item.factor).tool
+    if tool:
+        step += texts.t("result.investigate_tool", tool=tool)
+    return texts.t(
+        "result.investigate_line",
+        number=item.number,
+        text=item.text,
+        unknown=answers.respondents - answers.scored,
+        count=answers.respondents,
+        step=step,
+    )
 
 
 def _details(report: TeamReport, texts: Catalogue) -> list[str]:
@@ -183,18 +314,7 @@ def _details(report: TeamReport, texts: Catalogue) -> list[str]:
             )
             for item in suggestions.discuss
         ]
-    if suggestions.investigate:
-        lines += ["", texts.t("result.investigate_title")]
-        lines += [
-            texts.t(
-                "result.investigate_line",
-                number=item.number,
-                text=item.text,
-                unknown=item.distribution.respondents - item.distribution.scored,
-                respondents=item.distribution.respondents,
-            )
-            for item in suggestions.investigate
-        ]
+    lines += _investigate(report, texts)
     lines += ["", texts.t("result.items_title")]
     for item in result.items():
         lines.append(f"{item.number}. {item.text}")

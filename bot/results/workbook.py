@@ -48,8 +48,6 @@ class Column:
 Row = Sequence[str | int | float | None]
 
 
-
-
 def new_workbook(*, title: str, generated_at: datetime) -> tuple[Workbook, datetime]:
     """An empty workbook dated ``generated_at``, and that moment as Excel stores it.
 

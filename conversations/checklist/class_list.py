@@ -112,14 +112,20 @@ class ClassList(FlowPart):
                 teacher_id=view.teacher.id, labels=labels, now=self._clock.now()
             )
             lines.append(
-                texts.t("checklist.class_added", added=outcome.added, total=outcome.total)
+                texts.t("checklist.class_added", added=outcome.added, count=outcome.total)
             )
             if single and outcome.duplicate_lines:
                 (number,) = outcome.duplicate_lines
                 lines.append(texts.t("checklist.class_duplicate_one", label=labels[number - 1]))
             elif outcome.duplicate_lines:
                 duplicates = _line_numbers(outcome.duplicate_lines)
-                lines.append(texts.t("checklist.class_duplicate", lines=duplicates))
+                lines.append(
+                    texts.t(
+                        "checklist.class_duplicate",
+                        lines=duplicates,
+                        count=len(outcome.duplicate_lines),
+                    )
+                )
             refused[CodeProblem.TOO_LONG] += outcome.too_long_lines  # the store's own check
             if outcome.over_limit_lines:
                 lines.append(texts.t("checklist.class_full", maximum=CLASS_MAX_PUPILS))
@@ -128,7 +134,12 @@ class ClassList(FlowPart):
             if numbers:
                 key = f"checklist.code_{problem.value}" + ("_one" if single else "")
                 lines.append(
-                    texts.t(key, lines=_line_numbers(sorted(numbers)), maximum=LABEL_MAX_CHARS)
+                    texts.t(
+                        key,
+                        lines=_line_numbers(sorted(numbers)),
+                        maximum=LABEL_MAX_CHARS,
+                        count=len(numbers),
+                    )
                 )
         if any(refused.values()):
             lines.append(texts.t("checklist.code_advice", maximum=LABEL_MAX_CHARS))
@@ -142,7 +153,7 @@ class ClassList(FlowPart):
                 lines.append(texts.t("checklist.class_more"))
             return [dm(view.teacher, "\n".join(lines))]
         teacher = self.set_state(view.teacher, T.IDLE, None)
-        lines.append(texts.t("checklist.class_saved", total=total))
+        lines.append(texts.t("checklist.class_saved", count=total))
         if view.round is not None and total:
             lines.append(
                 texts.t("checklist.class_round_open", round=round_name(view.round, texts))

@@ -191,7 +191,7 @@ def scoring_prompt(
             total=len(view.pupils),
             label=pupil.label,
         ),
-        texts.t("checklist.pupil_done", done=view.done, total=len(view.pupils)),
+        texts.t("checklist.pupil_done", done=view.done, count=len(view.pupils)),
         "",
     ]
     for number, statement in enumerate(checklist.statements, start=1):

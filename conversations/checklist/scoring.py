@@ -239,7 +239,7 @@ class Scoring(FlowPart):
 
     def _pause(self, view: ClassView, pupil: Pupil) -> list[Outbound]:
         self.set_state(view.teacher, T.PAUSED, pupil.id)
-        text = view.texts.t("checklist.paused", done=view.done, total=len(view.pupils))
+        text = view.texts.t("checklist.paused", done=view.done, count=len(view.pupils))
         return [dm(view.teacher, text)]
 
     def _ask_step(self, view: ClassView, pupil: Pupil) -> list[Outbound]:
@@ -258,7 +258,7 @@ class Scoring(FlowPart):
         target = view.first_unfinished()
         if target is None:
             target = view.pupils[0]
-            notice = texts.t("checklist.all_done_review", total=len(view.pupils))
+            notice = texts.t("checklist.all_done_review", count=len(view.pupils))
         teacher = self.set_state(view.teacher, T.SCORING, target.id)
         return [
             scoring_prompt(
@@ -277,7 +277,7 @@ class Scoring(FlowPart):
     ) -> Outbound:
         text = view.texts.t(
             "checklist.all_done",
-            total=len(view.pupils),
+            count=len(view.pupils),
             round=round_name(round_, view.texts),
             deadline=deadline_text(round_, view.texts),
         )

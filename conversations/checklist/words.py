@@ -47,6 +47,8 @@ class TeamWord(enum.StrEnum):
     CLOSE = "close"
     STATUS = "status"
     HELP = "help"
+    ON = "on"  # the team's checklist rounds switched on again (coordinator)
+    OFF = "off"  # ... or off: a team that only wants the quickscan
 
 
 def is_word(text: str, *, nav: Nav) -> bool:

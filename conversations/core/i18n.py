@@ -93,6 +93,18 @@ def catalogue_keys(locale: str) -> frozenset[str]:
     return frozenset(_load(locale))
 
 
+def template_forms(locale: str, key: str) -> tuple[str, ...]:
+    """Every form a text of ``locale`` may take: one, or each of its plural forms.
+
+    For readers of the templates themselves (the Telegram markup patterns, the
+    tests), which must know every form that can be shown, not the one for a count.
+    """
+    template = _load(locale)[key]
+    if isinstance(template, str):
+        return (template,)
+    return tuple(sorted(set(template.values())))
+
+
 class Catalogue:
     """Texts of one locale."""
 

@@ -162,6 +162,10 @@ class Outbound:
         attachment: A chart or export to render at delivery (see :class:`Attachment`).
         key: A stable de-duplication key (an invitation: the round and the member);
             a second message with the same key is never queued.
+        pin: Pin the post in the team channel after sending (the team's agreed
+            plan), so it stays findable above the chat; adapters that cannot pin
+            mark it visibly instead. Only meaningful for team-channel posts; a
+            failed pin never loses or resends the post itself.
     """
 
     destination: Destination
@@ -176,3 +180,4 @@ class Outbound:
     join_token: str | None = None
     free_text: bool = False
     columns: int | None = None
+    pin: bool = False

@@ -11,7 +11,9 @@ The models are frozen so that an instrument, once loaded, can be shared between 
 conversations without anybody changing it underneath the others.
 
 The package is split by responsibility: the shared building blocks and the scale
-(``base``), the quickscan (``quickscan``), the checklist (``checklist``), reading
+(``base``), the quickscan (``quickscan``), the paired survey of experience and
+importance that a quickscan may carry instead of questions (``paired``), the
+checklist (``checklist``), reading
 and cross-checking files (``loading``) and the ids answers are stored under
 (``item_ids``). Callers import from the package itself.
 """
@@ -33,6 +35,16 @@ from conversations.instrument.loading import (
     load_instruments,
     packaged_dir,
 )
+from conversations.instrument.paired import (
+    Categories,
+    Category,
+    Instruction,
+    Pair,
+    PairedItem,
+    PairedSurvey,
+    Section,
+    SurveyList,
+)
 from conversations.instrument.quickscan import (
     Aspect,
     ClosingPage,
@@ -48,20 +60,28 @@ __all__ = [
     "GRADE_PREFIX",
     "OPEN_PREFIX",
     "Aspect",
+    "Categories",
+    "Category",
     "Checklist",
     "ChecklistGroup",
     "ClosingPage",
     "Cluster",
     "Factor",
     "Instrument",
+    "Instruction",
     "InstrumentError",
     "OpenQuestion",
+    "Pair",
+    "PairedItem",
+    "PairedSurvey",
     "Question",
     "Quickscan",
     "Scale",
     "ScaleOption",
+    "Section",
     "Statement",
     "SubTheme",
+    "SurveyList",
     "grade_item_id",
     "load_instrument",
     "load_instruments",

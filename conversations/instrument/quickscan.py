@@ -3,6 +3,13 @@
 A question's ``id`` is what answers are stored under, so the checks here make sure
 every reference in the file (factor, cluster, subtheme) resolves before anybody
 answers.
+
+A team instrument of another shape, the paired survey of seed 003 (every statement
+answered for experience and for importance, ``conversations.instrument.paired``), is
+a quickscan too: it is started, answered one item at a time, closed and frozen the
+same way. It carries its items in ``paired`` instead of ``questions``; everything
+that belongs to success factors (clusters, aspects, factors, the closing page) is
+then empty, so code that walks the factors simply finds none.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from conversations.instrument.base import Id, Model, Scale, Text, check_unique, fail
+from conversations.instrument.paired import PairedSurvey
 
 
 class Cluster(Model):
@@ -79,12 +87,17 @@ class OpenQuestion(Model):
 
 
 class ClosingPage(Model):
-    """The last page: a grade per cluster and the open questions about improvement."""
+    """The last page: a grade per cluster and the open questions about improvement.
 
-    grade_question: Text
+    Both parts are optional: without a ``grade_question`` no grades are asked, and
+    an instrument without a ``closing`` key has no closing page at all (the paired
+    survey goes from its last statement straight to the summary).
+    """
+
+    grade_question: Text | None = None
     grade_min: int = 1
     grade_max: int = 10
-    open_questions: tuple[OpenQuestion, ...]
+    open_questions: tuple[OpenQuestion, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> ClosingPage:
@@ -102,12 +115,16 @@ class Quickscan(Model):
     title: Text
     school_type: Id
     source: Text
+    # The scale of every item that names no other (a paired survey names its own per
+    # section in ``paired``).
     scale: Scale
-    clusters: tuple[Cluster, ...]
-    aspects: tuple[Aspect, ...]
-    factors: tuple[Factor, ...]
-    questions: tuple[Question, ...]
-    closing: ClosingPage
+    clusters: tuple[Cluster, ...] = ()
+    aspects: tuple[Aspect, ...] = ()
+    factors: tuple[Factor, ...] = ()
+    questions: tuple[Question, ...] = ()
+    closing: ClosingPage = Field(default_factory=ClosingPage)
+    # A paired survey (experience and importance per statement) instead of questions.
+    paired: PairedSurvey | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Quickscan:
@@ -116,8 +133,16 @@ class Quickscan(Model):
         check_unique(self.factors, attribute="number", field=("factors",), what="factor number")
         check_unique(self.factors, attribute="id", field=("factors",), what="factor id")
         check_unique(self.questions, attribute="id", field=("questions",), what="question id")
+        if self.paired is not None:
+            self._check_paired()
+            return self
         if not self.questions:
-            fail(("questions",), "a quickscan needs at least one question")
+            fail(("questions",), "a quickscan needs at least one question (or a 'paired' survey)")
+        if self.clusters and self.closing.grade_question is None:
+            fail(
+                ("closing", "grade_question"),
+                "the closing page asks a grade per cluster, so it needs a grade_question",
+            )
 
         cluster_ids = {cluster.id for cluster in self.clusters}
         for index, factor in enumerate(self.factors):
@@ -155,6 +180,43 @@ class Quickscan(Model):
             if not any(question.factor == factor.number for question in self.questions):
                 fail(("factors", index), f"factor {factor.number} has no questions")
         return self
+
+    def _check_paired(self) -> None:
+        """A paired survey is the whole instrument: no success-factor parts beside it.
+
+        Mixing both would give one round two incompatible results; the check names
+        the first part that is in the way.
+        """
+        for name in ("questions", "factors", "clusters", "aspects"):
+            if getattr(self, name):
+                fail((name,), f"a quickscan with a 'paired' survey has no {name}")
+        if self.closing.grade_question is not None or self.closing.open_questions:
+            fail(("closing",), "a quickscan with a 'paired' survey has no closing page")
+        if self.paired is not None:
+            self.paired.check_scales(default=self.scale)
+
+    def item_ids(self) -> tuple[str, ...]:
+        """The ids of the items asked one at a time, in asking order.
+
+        The walkthrough's position while answering indexes this tuple: the questions
+        of a quickscan, or a paired survey's experience list and then its importance
+        list.
+        """
+        if self.paired is not None:
+            return tuple(item.id for item in self.paired.items())
+        return tuple(question.id for question in self.questions)
+
+    def scale_at(self, position: int) -> Scale:
+        """The answer scale of the item at ``position`` in :meth:`item_ids`.
+
+        Raises:
+            IndexError: There is no item at ``position``.
+        """
+        if self.paired is not None:
+            return self.paired.scale_of(self.paired.items()[position], default=self.scale)
+        if not 0 <= position < len(self.questions):
+            raise IndexError(position)
+        return self.scale
 
     def factor(self, number: int) -> Factor:
         """Return the factor with this number.

@@ -12,9 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 
+from babel.lists import format_list
+
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
-from conversations.instrument import Quickscan, grade_item_id, open_item_id
+from conversations.instrument import (
+    PairedSurvey,
+    Quickscan,
+    Scale,
+    grade_item_id,
+    open_item_id,
+)
 from conversations.quickscan.payloads import Action, Verb
 from storage.quickscan.records import Participation, ParticipationState
 
@@ -60,20 +68,56 @@ def nav_button(turn: Turn, key: str, verb: Verb, position: int) -> Button:
 
 
 def invitation(turn: Turn, *, opened_by: str) -> Outbound:
-    """The intro DM sent when a round starts."""
+    """The intro DM sent when a round starts: what it is, the aspect model, how to answer.
+
+    It asks to answer independently (seed 000: "onafhankelijk van elkaar"), since
+    the merged result only shows agreement and divided opinions if nobody aligned
+    their answers beforehand.
+    """
+    if turn.instrument.paired is not None:
+        return paired_invitation(turn, opened_by=opened_by)
     participation = turn.participation
-    text = turn.texts.t(
+    texts = turn.texts
+    intro = texts.t(
         "dm.intro",
         name=participation.display_name,
         coordinator=opened_by,
         title=turn.instrument.title,
         total=len(turn.instrument.questions),
     )
+    model = aspect_model(turn.instrument, locale=texts.locale)
+    shown_model = texts.t("dm.intro_model", model=model) if model else ""
+    text = "\n\n".join(part for part in (intro, shown_model, texts.t("dm.intro_tips")) if part)
     buttons = (
         nav_button(turn, "button.start", Verb.GO, 0),
         nav_button(turn, "button.later", Verb.PAUSE, 0),
     )
     return dm(participation, text, buttons=buttons)
+
+
+def aspect_model(instrument: Quickscan, *, locale: str) -> str:
+    """The instrument's aspects in one line, each step building on the one before.
+
+    "positieve attitude en basale organisatie → wederkerige relatie → wederzijdse
+    afstemming" (seed 001). The steps are the clusters, which the closing page
+    grades per aspect: a cluster's grade label names its aspects (their ids), so
+    the grouping is data. If some aspect is named by no grade label, the aspects
+    are shown one step each, in file order. Empty for an instrument without aspects.
+    """
+    aspects = instrument.aspects
+    if not aspects:
+        return ""
+    steps: list[list[str]] = []
+    placed: set[str] = set()
+    for cluster in instrument.clusters:
+        words = cluster.grade_label.lower().split()
+        step = [a for a in aspects if a.id not in placed and a.id.lower() in words]
+        placed.update(a.id for a in step)
+        if step:
+            steps.append([a.name for a in step])
+    if len(placed) != len(aspects):
+        steps = [[aspect.name] for aspect in aspects]
+    return " → ".join(format_list(step, locale=locale) for step in steps)
 
 
 def prompt(turn: Turn, *, replace: bool) -> Outbound:
@@ -102,7 +146,113 @@ def _navigation(turn: Turn, position: int) -> tuple[Button, ...]:
     )
 
 
+def paired_invitation(turn: Turn, *, opened_by: str) -> Outbound:
+    """The intro of a paired survey (seed 003): statements twice, experience then importance.
+
+    Like the quickscan's it asks to answer independently; it names the two lists
+    because every statement comes back in the second one.
+    """
+    survey, texts = _paired(turn), turn.texts
+    text = texts.t(
+        "survey.intro",
+        name=turn.participation.display_name,
+        coordinator=opened_by,
+        title=turn.instrument.title,
+        items=texts.t("survey.items", count=len(turn.instrument.item_ids())),
+        first=survey.experience.title,
+        second=survey.importance.title,
+    )
+    buttons = (
+        nav_button(turn, "button.start", Verb.GO, 0),
+        nav_button(turn, "button.later", Verb.PAUSE, 0),
+    )
+    return dm(turn.participation, text, buttons=buttons)
+
+
+def paired_question(turn: Turn, *, replace: bool) -> Outbound:
+    """One statement of a paired survey, with its list's instruction and its own scale.
+
+    The instruction comes with every statement: an importance statement ("Dat u de
+    thuissituatie van uw leerlingen kent?") only reads as a question after its
+    "Vindt u het belangrijk dat:". The buttons show the number with the label the
+    seed prints above the section, as the paper form does.
+    """
+    instrument, texts = turn.instrument, turn.texts
+    survey = _paired(turn)
+    index = turn.participation.position
+    item = survey.items()[index]
+    survey_list = survey.list_of(item)
+    scale = instrument.scale_at(index)
+    lines = [
+        texts.t(
+            "survey.header",
+            list=survey_list.name,
+            section=survey.section(item.section).name,
+            number=index + 1,
+            total=len(instrument.item_ids()),
+        ),
+        survey_list.instruction_for(item),
+        "",
+        texts.t("survey.statement", number=item.number, text=item.text),
+    ]
+    current = turn.answers.get(item.id)
+    if current is not None:
+        lines += ["", texts.t("q.current", answer=_answer_text(scale, current))]
+    answers = tuple(
+        choice_button(turn, f"{option.code} {option.label}", Verb.ANSWER, index, option_index)
+        for option_index, option in enumerate(scale.options)
+    )
+    return dm(
+        turn.participation,
+        "\n".join(lines),
+        buttons=answers + _navigation(turn, index),
+        replace=replace,
+    )
+
+
+def paired_review(turn: Turn, *, replace: bool) -> Outbound:
+    """The summary of a paired survey: per list how often each number was chosen."""
+    texts, answers = turn.texts, turn.answers
+    survey = _paired(turn)
+    answered = sum(1 for item_id in turn.instrument.item_ids() if item_id in answers)
+    lines = [
+        texts.t("review.header"),
+        texts.t("survey.answered", answered=answered, count=len(turn.instrument.item_ids())),
+    ]
+    for survey_list in (survey.experience, survey.importance):
+        counts = Counter(answers[i.id] for i in survey_list.items if i.id in answers)
+        codes = dict.fromkeys(
+            option.code
+            for item in survey_list.items
+            for option in survey.scale_of(item, default=turn.instrument.scale).options
+        )
+        spread = " · ".join(f"{code}: {counts.get(code, 0)}" for code in codes)
+        lines.append(texts.t("survey.review_list", list=survey_list.name, spread=spread))
+    submitted = turn.participation.submitted_at is not None
+    lines += ["", texts.t("review.resubmit" if submitted else "review.send")]
+    buttons = (nav_button(turn, "button.send", Verb.SEND, 0), *_navigation(turn, 0))
+    return dm(turn.participation, "\n".join(lines), buttons=buttons, replace=replace)
+
+
+def _paired(turn: Turn) -> PairedSurvey:
+    """The paired survey of this turn's instrument (only called for one that has it)."""
+    survey = turn.instrument.paired
+    if survey is None:
+        raise ValueError(f"instrument {turn.instrument.id!r} is no paired survey")
+    return survey
+
+
+def _answer_text(scale: Scale, code: str) -> str:
+    """A stored answer as the member chose it: "3 (redelijk)", or the raw code if unknown."""
+    try:
+        return f"{code} ({scale.by_code(code).label})"
+    except KeyError:
+        return code
+
+
 def _question(turn: Turn, *, replace: bool) -> Outbound:
+    if turn.instrument.paired is not None:
+        return paired_question(turn, replace=replace)
     instrument, texts = turn.instrument, turn.texts
     index = turn.participation.position
     question = instrument.questions[index]
@@ -140,7 +290,7 @@ def _grade(turn: Turn, *, replace: bool) -> Outbound:
     factors = instrument.factors_of(cluster.id)
     lines = [
         texts.t("grade.header", number=index + 1, total=len(instrument.clusters)),
-        closing.grade_question,
+        closing.grade_question or "",  # grades are only asked when there is one
         "",
         texts.t(
             "grade.aspect",
@@ -185,6 +335,8 @@ def _open_question(turn: Turn, *, replace: bool) -> Outbound:
 
 
 def _review(turn: Turn, *, replace: bool) -> Outbound:
+    if turn.instrument.paired is not None:
+        return paired_review(turn, replace=replace)
     instrument, texts, answers = turn.instrument, turn.texts, turn.answers
     counts = Counter(answers[q.id] for q in instrument.questions if q.id in answers)
     spread = "  ".join(
@@ -192,7 +344,7 @@ def _review(turn: Turn, *, replace: bool) -> Outbound:
     )
     lines = [
         texts.t("review.header"),
-        texts.t("review.answered", answered=sum(counts.values()), total=len(instrument.questions)),
+        texts.t("review.answered", answered=sum(counts.values()), count=len(instrument.questions)),
         spread,
         "",
         texts.t("review.grades"),

@@ -3,20 +3,30 @@
 The flow is a small state machine (``ParticipationState``) whose state lives in
 the participation row. Every step commits the answer and the new state in one
 transaction before the next prompt is returned, so a crash between two messages
-loses nothing and a restart resumes at the same place.
+loses nothing and a restart resumes at the same place. This module reads the
+event (a button, or typed text turned into the action a button would carry),
+checks it and commits it; which state comes next is decided in
+``conversations.quickscan.navigation``, from the instrument and the answers alone.
+
+A paired survey (experience and importance per statement, seed 003) is walked the
+same way: its items are asked one at a time in :meth:`Quickscan.item_ids` order, each
+on its own scale, and it has no closing page, so the last item leads straight to the
+summary.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from conversations.core.clock import Clock
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Destination, Inbound, Outbound
 from conversations.core.text_input import OPEN_ANSWER_MAX_CHARS, parse_bounded_int
-from conversations.instrument import Quickscan, grade_item_id, open_item_id
+from conversations.instrument import Quickscan, Scale, grade_item_id, open_item_id
+from conversations.quickscan import navigation
+from conversations.quickscan.navigation import Step
 from conversations.quickscan.payloads import Action, Verb, decode
 from conversations.quickscan.prompts import Turn, dm, invitation, prompt
 from conversations.quickscan.words import normalise, words_of
@@ -48,14 +58,6 @@ _JUMP_RE = re.compile(
     re.ASCII,
 )
 _DASHES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """Where a member goes next."""
-
-    state: ParticipationState
-    position: int
 
 
 class Walkthrough:
@@ -157,7 +159,7 @@ class Walkthrough:
             if refused is not None:
                 return refused
             question = turn.instrument.closing.open_questions[participation.position]
-            step = _after_open(turn.instrument, participation.position)
+            step = navigation.after_open(turn.instrument, position=participation.position)
             changes = {open_item_id(question_id=question.id): answer}
             return self._commit(turn, step, changes)
         return _explain(turn)
@@ -169,22 +171,23 @@ class Walkthrough:
         instrument, texts = turn.instrument, turn.texts
         position = turn.participation.position
         changes: dict[str, str | None] = {}
-        step: _Step | None
+        step: Step | None
         if action.verb is Verb.GO:
-            step = _resume(instrument, turn.answers)
+            step = navigation.resume(instrument, answers=turn.answers)
         elif action.verb is Verb.PAUSE:
             # The paused prompt ("gepauzeerd" + "verder") replaces the question in place.
-            return self._commit(turn, _Step(S.PAUSED, 0), {})
+            return self._commit(turn, Step(S.PAUSED, 0), {})
         elif action.verb is Verb.SEND:
-            return self._commit(turn, _Step(S.SUBMITTED, 0), {}, submitted=True)
+            return self._commit(turn, Step(S.SUBMITTED, 0), {}, submitted=True)
         elif action.verb is Verb.BACK:
-            step = _back(instrument, turn.participation)
+            step = navigation.back(instrument, participation=turn.participation)
         elif action.verb is Verb.ANSWER:
-            options = instrument.scale.options
+            options = instrument.scale_at(position).options
             if action.arg is None or not 0 <= action.arg < len(options):
                 return [dm(turn.participation, texts.t("dm.invalid_button"))]
-            changes[instrument.questions[position].id] = options[action.arg].code
-            step = _after_question(instrument, {**turn.answers, **changes}, position)
+            changes[instrument.item_ids()[position]] = options[action.arg].code
+            answers = {**turn.answers, **changes}
+            step = navigation.after_question(instrument, answers=answers, position=position)
         elif action.verb is Verb.GRADE:
             closing = instrument.closing
             if action.arg is None or not closing.grade_min <= action.arg <= closing.grade_max:
@@ -193,22 +196,22 @@ class Walkthrough:
                     prompt(turn, replace=False),
                 ]
             changes[grade_item_id(cluster_id=instrument.clusters[position].id)] = str(action.arg)
-            step = _after_grade(instrument, position)
+            step = navigation.after_grade(instrument, position=position)
         elif action.verb is Verb.SKIP:
             open_question = instrument.closing.open_questions[position]
             changes[open_item_id(question_id=open_question.id)] = ""
-            step = _after_open(instrument, position)
+            step = navigation.after_open(instrument, position=position)
         else:  # Verb.EDIT: reopen, optionally at a question number
-            step = _edit(instrument, action.arg)
+            step = navigation.edit(instrument, number=action.arg)
             if step is None:
-                total = len(instrument.questions)
+                total = len(instrument.item_ids())
                 return [dm(turn.participation, texts.t("dm.no_such_question", total=total))]
         return self._commit(turn, step, changes)
 
     def _commit(
         self,
         turn: Turn,
-        step: _Step,
+        step: Step,
         changes: Mapping[str, str | None],
         *,
         submitted: bool = False,
@@ -291,7 +294,7 @@ def _interpret(turn: Turn, text: str) -> Action | None:
     if word in _words("back"):
         return act(Verb.BACK)
     if state is S.ANSWERING:
-        option = _option_index(turn.instrument, word)
+        option = _option_index(turn.instrument.scale_at(position), word)
         return act(Verb.ANSWER, option) if option is not None else None
     if state is S.GRADES:
         closing = turn.instrument.closing
@@ -302,8 +305,9 @@ def _interpret(turn: Turn, text: str) -> Action | None:
     return act(Verb.SEND) if word in _words("send") else None  # S.REVIEW
 
 
-def _option_index(instrument: Quickscan, word: str) -> int | None:
-    options = instrument.scale.options
+def _option_index(scale: Scale, word: str) -> int | None:
+    """The option typed as its code, its label or its 1-based number, else None."""
+    options = scale.options
     compact = word.replace(" ", "")
     for index, option in enumerate(options):
         if compact == option.code or word == option.label.lower():
@@ -321,76 +325,17 @@ def _explain(turn: Turn) -> list[Outbound]:
         S.GRADES: "dm.bad_grade",
         S.OPEN_QUESTIONS: "open.how",  # an empty or non-text message: type, or skip
     }.get(state, "dm.unknown_answer")
-    replies = [dm(turn.participation, turn.texts.t(key))]
+    if key == "dm.unknown_answer" and turn.instrument.paired is not None:
+        # The quickscan's text lists ++ … ?; a paired survey's scale differs per section.
+        scale = turn.instrument.scale_at(turn.participation.position)
+        choices = ", ".join(f"{option.code} ({option.label})" for option in scale.options)
+        text = turn.texts.t("survey.unknown_answer", choices=choices)
+    else:
+        text = turn.texts.t(key)
+    replies = [dm(turn.participation, text)]
     if state is not S.SUBMITTED:
         replies.append(prompt(turn, replace=False))
     return replies
-
-
-def _resume(instrument: Quickscan, answers: Mapping[str, str]) -> _Step:
-    """The first unanswered question, else the first open part of the closing page."""
-    for index, question in enumerate(instrument.questions):
-        if question.id not in answers:
-            return _Step(S.ANSWERING, index)
-    return _closing_entry(instrument, answers)
-
-
-def _closing_entry(instrument: Quickscan, answers: Mapping[str, str | None]) -> _Step:
-    for index, cluster in enumerate(instrument.clusters):
-        if grade_item_id(cluster_id=cluster.id) not in answers:
-            return _Step(S.GRADES, index)
-    for index, question in enumerate(instrument.closing.open_questions):
-        if open_item_id(question_id=question.id) not in answers:
-            return _Step(S.OPEN_QUESTIONS, index)
-    return _Step(S.REVIEW, 0)
-
-
-def _after_question(
-    instrument: Quickscan, answers: Mapping[str, str | None], position: int
-) -> _Step:
-    """Next unanswered question after this one (wrapping), else the closing page."""
-    questions = instrument.questions
-    for index in (*range(position + 1, len(questions)), *range(position)):
-        if questions[index].id not in answers:
-            return _Step(S.ANSWERING, index)
-    return _closing_entry(instrument, answers)
-
-
-def _after_grade(instrument: Quickscan, position: int) -> _Step:
-    if position + 1 < len(instrument.clusters):
-        return _Step(S.GRADES, position + 1)
-    if instrument.closing.open_questions:
-        return _Step(S.OPEN_QUESTIONS, 0)
-    return _Step(S.REVIEW, 0)
-
-
-def _after_open(instrument: Quickscan, position: int) -> _Step:
-    if position + 1 < len(instrument.closing.open_questions):
-        return _Step(S.OPEN_QUESTIONS, position + 1)
-    return _Step(S.REVIEW, 0)
-
-
-def _back(instrument: Quickscan, participation: Participation) -> _Step:
-    state, position = participation.state, participation.position
-    last_question = _Step(S.ANSWERING, len(instrument.questions) - 1)
-    last_grade = _Step(S.GRADES, len(instrument.clusters) - 1)
-    if state is S.ANSWERING:
-        return _Step(S.ANSWERING, max(position - 1, 0))
-    if state is S.GRADES:
-        return _Step(S.GRADES, position - 1) if position > 0 else last_question
-    if state is S.OPEN_QUESTIONS:
-        return _Step(S.OPEN_QUESTIONS, position - 1) if position > 0 else last_grade
-    open_questions = instrument.closing.open_questions
-    return _Step(S.OPEN_QUESTIONS, len(open_questions) - 1) if open_questions else last_grade
-
-
-def _edit(instrument: Quickscan, number: int | None) -> _Step | None:
-    """Reopen: to the summary, or straight to question ``number`` (1-based)."""
-    if number is None:
-        return _Step(S.REVIEW, 0)
-    if not 1 <= number <= len(instrument.questions):
-        return None
-    return _Step(S.ANSWERING, number - 1)
 
 
 def _words(kind: str) -> frozenset[str]:

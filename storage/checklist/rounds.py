@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.checklist.records import (
     ROUND_NUMBERS,
@@ -145,31 +146,35 @@ class RoundRepository(ChecklistRepositoryBase):
         """
         with self._sessions.begin() as session:
             team = team_row(session, key)
-            result = session.execute(
-                update(ChecklistRoundRow)
-                .where(
-                    ChecklistRoundRow.id == round_id,
-                    ChecklistRoundRow.status == OPEN,
-                    ChecklistRoundRow.team_id == (team.id if team is not None else -1),
-                )
-                .values(
-                    status=CLOSED,
-                    closed_at=now,
-                    # Frozen with the round: a later, lower minimum opens nothing of it.
-                    min_respondents=team.min_respondents if team is not None else None,
-                )
-                .execution_options(synchronize_session=False)
+            closed = _update_open(
+                session,
+                team=team,
+                round_id=round_id,
+                status=CLOSED,
+                closed_at=now,
+                # Frozen with the round: a later, lower minimum opens nothing of it.
+                min_respondents=team.min_respondents if team is not None else None,
             )
-            if rowcount(result) != 1:
-                msg = f"checklist round {round_id} is not open"
-                raise ChecklistRoundNotOpenError(msg)
-            row = session.get(ChecklistRoundRow, round_id)
-            if row is None:  # pragma: no cover - the UPDATE just matched it
-                raise ChecklistRoundNotOpenError(str(round_id))
-            session.refresh(row)
-            closed = round_record(row)
+        if closed is None:
+            msg = f"checklist round {round_id} is not open"
+            raise ChecklistRoundNotOpenError(msg)
         LOG.info("checklist: round %d closed", round_id)
         return closed
+
+    def move_deadline(
+        self, *, key: TeamKey, round_id: int, deadline: datetime
+    ) -> ChecklistRound | None:
+        """Give an open round the deadline its calendar now says (a holiday moved).
+
+        Conditional, like the close: a round closed meanwhile keeps its deadline.
+        Returns the moved round, or None when it was no longer open.
+        """
+        with self._sessions.begin() as session:
+            team = team_row(session, key)
+            moved = _update_open(session, team=team, round_id=round_id, deadline=deadline)
+        if moved is not None:
+            LOG.info("checklist: round %d deadline moved with the calendar", round_id)
+        return moved
 
     def settle_after_close(self, *, key: TeamKey) -> int:
         """Send teachers who were scoring (or paused) in the team back to idle.
@@ -192,3 +197,31 @@ class RoundRepository(ChecklistRepositoryBase):
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result)
+
+
+def _update_open(
+    session: Session, *, team: TeamRow | None, round_id: int, **values: object
+) -> ChecklistRound | None:
+    """Set ``values`` on the team's round if it is still open: the round as it is now.
+
+    Conditional (``WHERE status = open``), so of a close and a deadline move, or of
+    two closes, on any process, exactly the ones that find it open change it.
+    Returns None when the round was not open (or not this team's).
+    """
+    result = session.execute(
+        update(ChecklistRoundRow)
+        .where(
+            ChecklistRoundRow.id == round_id,
+            ChecklistRoundRow.status == OPEN,
+            ChecklistRoundRow.team_id == (team.id if team is not None else -1),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != 1:
+        return None
+    row = session.get(ChecklistRoundRow, round_id)
+    if row is None:  # pragma: no cover - the UPDATE just matched it
+        return None
+    session.refresh(row)
+    return round_record(row)

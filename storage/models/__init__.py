@@ -4,7 +4,7 @@
 table once its module is imported, so this package imports every table module.
 """
 
-from storage.models import checklist, delivery, quickscan, roster, schedule
+from storage.models import checklist, delivery, plans, quickscan, roster, schedule
 from storage.models.base import Base
 
-__all__ = ["Base", "checklist", "delivery", "quickscan", "roster", "schedule"]
+__all__ = ["Base", "checklist", "delivery", "plans", "quickscan", "roster", "schedule"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +59,8 @@ class TeamRow(Base):
     holiday_overrides: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     # The coordinator's changes to the planning defaults (bot/planner.py), JSON.
     plan_settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # Whether the checklist oudercontact's rounds are planned (/quickscan checklist uit|aan).
+    checklist_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

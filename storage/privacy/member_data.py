@@ -26,6 +26,7 @@ from storage.models.quickscan import (
     RoundRow,
     TeamRow,
 )
+from storage.plans.privacy import forget_plan_member, plan_data
 from storage.quickscan.queries import delete_participations, rowcount
 from storage.quickscan.records import RoundStatus
 from storage.quickscan.store import Store
@@ -110,8 +111,10 @@ class MemberData:
                 .order_by(ParticipationRow.id)
             ).all()
             roster = person_data(session, platform=platform, workspace=workspace, user=user)
+            plans = plan_data(session, platform=platform, workspace=workspace, user=user)
         return {
             "roster": roster,
+            **plans,
             "coordinator_of": [
                 {"team": team, "added_by": by, "added_at": _iso(at)} for team, by, at in roles
             ],
@@ -232,6 +235,7 @@ class MemberData:
             ):
                 session.execute(statement.execution_options(synchronize_session=False))
             forget_person(session, platform=platform, workspace=workspace, user=user)
+            forget_plan_member(session, platform=platform, workspace=workspace, user=user)
             return Forgotten(
                 participations=participations,
                 answers=answers,

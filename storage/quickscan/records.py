@@ -52,6 +52,8 @@ class Team:
     region: str | None = None
     holiday_overrides: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     plan_settings: Mapping[str, int] = field(default_factory=dict)
+    # False: the team wants no checklist oudercontact rounds (nothing planned, nothing posted).
+    checklist_enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)

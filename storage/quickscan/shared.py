@@ -53,6 +53,7 @@ def team_record(row: TeamRow) -> Team:
             for name, value in json_object(row.plan_settings).items()
             if isinstance(value, int) and not isinstance(value, bool)
         },
+        checklist_enabled=bool(row.checklist_enabled),
     )
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -137,6 +137,32 @@ class TeamRepository(RepositoryBase):
                 )
             session.flush()
             return team_record(row)
+
+    def switch_checklist(self, *, key: TeamKey, enabled: bool) -> bool:
+        """Switch the team's checklist oudercontact rounds on or off.
+
+        One conditional UPDATE, so of two coordinators switching at the same moment
+        (in two processes) exactly one changes it: only that one's confirmation and
+        its consequences (closing an open round) happen; the other is told it already
+        was so.
+
+        Returns:
+            True if the setting changed now; False if it already was ``enabled``.
+
+        Raises:
+            UnknownTeamError: The team does not exist.
+        """
+        with self._sessions.begin() as session:
+            team_id = self._required_team_row(session, key).id
+            statement = (
+                update(TeamRow)
+                .where(TeamRow.id == team_id, TeamRow.checklist_enabled != enabled)
+                .values(checklist_enabled=enabled)
+                .execution_options(synchronize_session=False)
+            )
+            changed = rowcount(session.execute(statement)) == 1
+            session.expire_all()  # the team row read above must not serve stale values
+            return changed
 
     def rename_team(self, *, key: TeamKey, new_team: str) -> Team | None:
         """Move the team to another chat id (a Telegram group became a supergroup).

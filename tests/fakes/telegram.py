@@ -15,7 +15,11 @@ can be injected per method and chat. A basic group can be upgraded to a
 supergroup the way Telegram does it: the old chat id then answers every call
 with 400 and ``parameters.migrate_to_chat_id``, and the two service messages
 (``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in the new
-one) arrive as updates.
+one) arrive as updates. pinChatMessage pins a message in a private chat, or in a
+group where the bot is an administrator with ``can_pin_messages``
+(:meth:`FakeTelegram.let_bot_pin`); elsewhere it answers 400 "not enough rights
+to manage pinned messages in the chat", as Telegram does. Pinned messages are
+kept per chat.
 
 The adapter under test is the real python-telegram-bot Application pointed at
 the fake with TELEGRAM_API_BASE_URL; nothing in the HTTP stack is patched.
@@ -126,6 +130,8 @@ class FakeChat:
     members: dict[int, str] = field(default_factory=dict)  # user -> status, admins aside
     next_message_id: int = 1
     migrated_to: int | None = None  # a basic group upgraded to this supergroup
+    bot_can_pin: bool = False  # the bot is an administrator with can_pin_messages
+    pinned: list[int] = field(default_factory=list)  # message ids, oldest pin first
 
     def status_of(self, user_id: int) -> str:
         """The user's ChatMember status: creator, administrator, member, restricted,
@@ -362,6 +368,17 @@ class FakeTelegram:
             chat.members = dict.fromkeys(members, "member")
             self.chats[chat_id] = chat
             return chat
+
+    def let_bot_pin(self, chat_id: int, *, allowed: bool = True) -> None:
+        """Make the bot an administrator of the group with the right to pin (or not)."""
+        with self._cond:
+            self.chats[chat_id].bot_can_pin = allowed
+
+    def pinned_messages(self, chat_id: int) -> list[FakeMessage]:
+        """The messages pinned in a chat, oldest pin first."""
+        with self._cond:
+            chat = self.chats[chat_id]
+            return [self.messages[(chat_id, message_id)] for message_id in chat.pinned]
 
     def upgrade_group(self, chat_id: int, *, to: int, by: int, notify: bool = True) -> FakeChat:
         """A basic group becomes the supergroup ``to``, as when an admin upgrades it.
@@ -841,6 +858,24 @@ class FakeTelegram:
             message.reply_markup = markup
             message.edits += 1
             return self._message_json(message)
+
+    def _api_pinChatMessage(self, fields: dict[str, Any], files: Any) -> bool:
+        """Pins a message; a message pinned already stays pinned (True, as Telegram)."""
+        with self._cond:
+            chat = self._writable_chat(fields)
+            if chat.type != "private" and not chat.bot_can_pin:
+                raise ApiError(
+                    400, "Bad Request: not enough rights to manage pinned messages in the chat"
+                )
+            raw = str(fields.get("message_id") or "")
+            if not raw.isdigit():
+                raise ApiError(400, "Bad Request: message identifier is not specified")
+            message_id = int(raw)
+            if (chat.id, message_id) not in self.messages:
+                raise ApiError(400, "Bad Request: message to pin not found")
+            if message_id not in chat.pinned:
+                chat.pinned.append(message_id)
+            return True
 
     def _api_answerCallbackQuery(self, fields: dict[str, Any], files: Any) -> bool:
         with self._cond:

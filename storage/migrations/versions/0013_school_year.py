@@ -1,4 +1,8 @@
-"""Placeholder, filled in by the issue-12 work (school_year).
+"""The checklist rounds can be switched off per team (issue 12, the school year).
+
+A team that only wants the quickscan's reminders switches the checklist
+oudercontact off; the planner then plans none of its rounds. Every existing team
+keeps the checklist on, as before (server default true).
 
 Revision ID: 0013
 Revises: 0012
@@ -9,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401  # placeholder: the real migration uses it
-from alembic import op  # noqa: F401  # placeholder: the real migration uses it
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -19,8 +23,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Nothing yet."""
+    """Add ``teams.checklist_enabled``, true for every team."""
+    with op.batch_alter_table("teams") as batch:
+        batch.add_column(
+            sa.Column("checklist_enabled", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Remove what upgrade added."""
+    with op.batch_alter_table("teams") as batch:
+        batch.drop_column("checklist_enabled")

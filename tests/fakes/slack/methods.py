@@ -2,7 +2,9 @@
 
 Public channels are visible to the bot without it (``channels:read``), private
 ones only to their members; posting, ephemeral replies and uploads need the bot
-in the channel (``not_in_channel`` otherwise).
+in the channel (``not_in_channel`` otherwise). pins.add pins a message of a
+channel (needs ``pins:write``: ``missing_scope`` with ``needed``/``provided``
+otherwise, as Slack answers a token without the scope).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class WebApiMethods:
     uploads: dict[str, Upload]
     _dm_failures: dict[str, str]
     _post_failures: dict[str, str]
+    _pin_failures: dict[str, str]
+    pins: dict[str, list[str]]
+    scopes: set[str]
     _lock: threading.RLock
     _ids: Iterator[int]
 
@@ -59,6 +64,7 @@ class WebApiMethods:
             "views.open": self._view,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "pins.add": self._pin,
         }.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
@@ -196,6 +202,33 @@ class WebApiMethods:
         message.blocks = blocks
         message.updates += 1
         return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _pin(self, params: dict[str, Any]) -> dict[str, Any]:
+        """pins.add: channel and timestamp; Slack's documented errors, in its order."""
+        if "pins:write" not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": "pins:write",
+                "provided": provided,
+            }
+        channel, ts = str(params.get("channel", "")), params.get("timestamp")
+        if self._visible(channel) is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self._pin_failures:
+            return {"ok": False, "error": self._pin_failures[channel]}
+        if not ts:
+            return {"ok": False, "error": "no_item_specified"}
+        if not str(ts).replace(".", "", 1).isdigit():
+            return {"ok": False, "error": "bad_timestamp"}
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        pinned = self.pins.setdefault(channel, [])
+        if ts in pinned:
+            return {"ok": False, "error": "already_pinned"}
+        pinned.append(str(ts))
+        return {"ok": True}
 
     def _view(self, params: dict[str, Any]) -> dict[str, Any]:
         view = params.get("view")

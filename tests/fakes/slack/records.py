@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 BOT_TOKEN = "xoxb-test-token"  # noqa: S105 - the fake's own token, not a credential
 APP_TOKEN = "xapp-test-token"  # noqa: S105 - the fake's Socket Mode token
@@ -14,6 +17,9 @@ WORKSPACE = "T0SCHOOL1"
 CHANNEL = "C0TEAM001"
 BOT_USER = "U0QSBOT01"
 WAIT_S = 30.0
+# The bot scopes the app manifest asks for: what an installed app's token carries.
+MANIFEST = Path(__file__).resolve().parents[3] / "adapters" / "slack" / "manifest.yml"
+BOT_SCOPES = frozenset(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
 
 # Slack's Block Kit limits, checked like Slack checks them (invalid_blocks).
 _MAX_BLOCKS = 50

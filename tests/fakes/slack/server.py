@@ -6,7 +6,8 @@ answering the Web API methods the adapter uses the way Slack does: JSON
 cursors, a 429 with Retry-After when told to (per method, per channel, for a while),
 and upload URLs on itself for ``files_upload_v2``. It records every call, keeps the
 messages so tests can click their buttons, and can hold calls "on the wire" to
-catch the adapter mid-send.
+catch the adapter mid-send. It keeps what pins.add pinned per channel; a method
+needing a scope the app manifest does not ask for answers ``missing_scope``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl
 from tests.fakes.slack.methods import WebApiMethods
 from tests.fakes.slack.records import (
     APP_TOKEN,
+    BOT_SCOPES,
     BOT_TOKEN,
     WAIT_S,
     WORKSPACE,
@@ -56,6 +58,9 @@ class FakeSlack(WebApiMethods):
     _hold: Hold | None = None
     _dm_failures: dict[str, str] = field(default_factory=dict)
     _post_failures: dict[str, str] = field(default_factory=dict)
+    _pin_failures: dict[str, str] = field(default_factory=dict)
+    pins: dict[str, list[str]] = field(default_factory=dict)
+    scopes: set[str] = field(default_factory=lambda: set(BOT_SCOPES))
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _socket: _WebSocket | None = None
     _socket_open: threading.Event = field(default_factory=threading.Event)
@@ -182,7 +187,22 @@ class FakeSlack(WebApiMethods):
         with self._lock:
             self._post_failures[channel] = error
 
+    def fail_pins(self, channel: str, *, error: str = "not_pinnable") -> None:
+        """Make pins.add in ``channel`` fail with ``error`` (``not_pinnable``...)."""
+        with self._lock:
+            self._pin_failures[channel] = error
+
+    def drop_scope(self, scope: str) -> None:
+        """The app was installed without ``scope`` (methods needing it: missing_scope)."""
+        with self._lock:
+            self.scopes.discard(scope)
+
     # -------------------------------------------------------------- queries
+
+    def pinned_in(self, channel: str) -> list[Message]:
+        """The messages pinned in ``channel``, in the order they were pinned."""
+        with self._lock:
+            return [self.messages[(channel, ts)] for ts in self.pins.get(channel, [])]
 
     def calls_to(self, method: str) -> list[Call]:
         """The calls of one method, in order (rate-limited attempts included)."""

@@ -1,0 +1,1 @@
+"""The team's plans and their support votes (storage side)."""
