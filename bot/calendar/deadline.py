@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from babel.dates import format_date
-
+from conversations.core.cldr import format_day
 from conversations.core.clock import SCHOOL_TZ
 from conversations.core.i18n import Catalogue
 
@@ -72,5 +71,5 @@ def day_text(day: date, texts: Catalogue) -> str:
     The weekday helps where a day is planned ahead (a reminder, a deadline that
     moved); the digits are the Dutch ``dd-mm-jjjj`` in every language.
     """
-    weekday = format_date(day, "EEE", locale=texts.locale)
+    weekday = format_day(day, "EEE", locale=texts.locale)
     return texts.t("calendar.day", weekday=weekday, date=day.strftime("%d-%m-%Y"))

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from babel.dates import format_date
-
 from bot.calendar.data_files import SOURCE_ATTRIBUTION
 from bot.calendar.deadline import day_text
 from bot.calendar.municipalities import region_for_municipality
@@ -38,6 +36,7 @@ from bot.calendar.vocabulary import (
 from bot.checklist.service import SCHEDULER
 from bot.commands.common import Reply
 from conversations.checklist.naming import round_name
+from conversations.core.cldr import format_day
 from conversations.core.clock import SCHOOL_TZ
 from conversations.core.i18n import Catalogue, catalogue_keys
 from conversations.core.limits import MESSAGE_MAX_CHARS, SLACK_SECTION_MAX_CHARS, split_text
@@ -191,7 +190,7 @@ def describe(
     known = catalogue_keys("nl")
     for entry in entries:
         day = entry.due.astimezone(SCHOOL_TZ).date()
-        heading = format_date(day, "LLLL yyyy", locale=texts.locale)
+        heading = format_day(day, "LLLL yyyy", locale=texts.locale)
         if heading != month:
             month = heading
             lines.append(texts.t("calendar.month", month=heading))

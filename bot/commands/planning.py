@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from babel.lists import format_list
-
 from bot.calendar.deadline import day_text
 from bot.calendar.planner import (
     SETTING_RANGES,
@@ -29,6 +27,7 @@ from bot.calendar.vocabulary import CalendarError, school_year_of
 from bot.commands.common import Reply
 from bot.commands.parse import arg_words
 from conversations.checklist.naming import school_year_text
+from conversations.core.cldr import format_list
 from conversations.core.clock import SCHOOL_TZ
 from conversations.core.i18n import Catalogue
 from conversations.core.text_input import parse_bounded_int

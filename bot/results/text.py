@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from babel.lists import format_list
-
 from bot.results.anonymity import (
     EXACT_MINIMUM,
     Tier,
@@ -33,6 +31,7 @@ from bot.results.priorities import Priority, Reason, ReasonKind, scale_midpoint
 from bot.results.report import TeamReport
 from bot.results.team_result import ItemResult
 from bot.results.trend import FactorChange
+from conversations.core.cldr import format_list
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Quickscan
 

@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
+from conversations.core.cldr import plural_category
 
 DEFAULT_LOCALE = "nl"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -44,12 +44,6 @@ Template = str | Mapping[str, str]
 def is_plural_table(node: Mapping[str, Any]) -> bool:
     """Whether a TOML table holds one text's plural forms rather than more keys."""
     return bool(node) and "other" in node and set(node) <= PLURAL_CATEGORIES
-
-
-@cache
-def _plural_rule(locale: str) -> Callable[[int], str]:
-    """The CLDR plural category of a whole number in ``locale``."""
-    return Locale.parse(locale).plural_form
 
 
 @cache
@@ -155,4 +149,4 @@ class Catalogue:
     def _plural(forms: Mapping[str, str], *, locale: str, key: str, count: object) -> str:
         if not isinstance(count, int) or isinstance(count, bool):
             raise ValueError(f"catalogue text {key!r} has plural forms: pass count=<int>")
-        return forms.get(_plural_rule(locale)(abs(count)), forms["other"])
+        return forms.get(plural_category(abs(count), locale=locale), forms["other"])

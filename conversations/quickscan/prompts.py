@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 
-from babel.lists import format_list
-
+from conversations.core.cldr import format_list
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
 from conversations.instrument import (
