@@ -396,6 +396,17 @@ def test_the_coarse_check_finds_what_exact_labels_would_pin() -> None:
     assert coarse_safe_scale(options)
 
 
+def test_a_coarse_label_of_nothing_answered_is_weinig_zicht() -> None:
+    groups = scale_groups(INSTRUMENT.scale.options)
+    assert coarse_label(counts={}, groups=groups, rules=DEFAULT_RULES) is Label.WEINIG_ZICHT
+    assert (
+        coarse_label(counts=dict.fromkeys(CODES, 0), groups=groups, rules=DEFAULT_RULES)
+        is Label.WEINIG_ZICHT
+    )
+    # Only "?" and "+/-" answered is still "gemengd": the coarse tier cannot tell them apart.
+    assert coarse_label(counts={"?": 3}, groups=groups, rules=DEFAULT_RULES) is Label.GEMENGD
+
+
 def test_coarse_labels_never_pin_anyone_for_any_small_group() -> None:
     groups = scale_groups(INSTRUMENT.scale.options)
 

@@ -61,7 +61,7 @@ def test_a_school_year_of_the_checklist(database_url: str, tmp_path: Path) -> No
         opened = say("anna@team: /quickscan checklist start 1 16-10")
         (announcement,) = texts_for(opened, "team")
         assert "ronde 1 (2026/27) is geopend" in announcement
-        assert "Deadline: 16-10-2026" in announcement
+        assert "Deadline: vr 16-10-2026." in announcement
         for name in SIX:
             assert "/checklist invullen" in texts_for(opened, f"dm:{name}")[0]
 

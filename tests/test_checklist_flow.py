@@ -435,7 +435,7 @@ def test_team_commands_and_roles(engine: Engine, clock: FakeClock) -> None:
     opened = engine.handle(said("anna", "/quickscan checklist start 1 16-10", where=Where.TEAM))
     channel, *dms = opened
     assert channel.destination.kind is DestinationKind.TEAM
-    assert "Deadline: 16-10-2026" in channel.text
+    assert "Deadline: vr 16-10-2026." in channel.text
     assert sorted(m.destination.user or "" for m in dms) == ["anna", "bram"]
     (twice,) = engine.handle(said("anna", "/quickscan checklist start 2", where=Where.TEAM))
     assert "Er loopt nog ronde 1 (2026/27)" in twice.text

@@ -99,7 +99,7 @@ def test_open_round_is_idempotent_and_reaches_every_bound_teacher(engine: Engine
     )
     (announcement,) = channel(opened)
     assert "ronde 1 (2026/27) is geopend" in announcement
-    assert "Deadline: 16-10-2026" in announcement
+    assert "Deadline: vr 16-10-2026." in announcement
     assert "2 leraren krijgen een privébericht" in announcement
     messages = dms(opened)
     assert "/checklist invullen" in messages["anna"]

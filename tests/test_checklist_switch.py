@@ -111,6 +111,17 @@ def test_switched_on_after_round_1_opened_resumes_with_round_2(testbot: TestBot)
     _run_until(testbot, ROUND1_OPENS + timedelta(days=3))
     testbot.say("anna", "/quickscan checklist aan", where=Where.TEAM)
 
+    # Round 1 was never opened: none of its reminders or its close is planned or shown.
+    pings = ScheduleStore(engine=testbot.store.engine).pings(key=testbot.team)
+    round1 = [p for p in pings if ":2026:checklist:r1:" in p.id]
+    assert round1  # planned before "uit" ...
+    assert PingStatus.PENDING not in {p.status for p in round1}  # ... and not again
+    for command in ("/quickscan kalender", "/quickscan planning"):
+        shown = "\n".join(m.text for m in testbot.say("bram", command, where=Where.TEAM))
+        assert "-10-2026: checklist oudercontact" not in shown, command
+        assert "ronde 1 (2026/27)" not in shown, command
+        assert "ronde 2 (2026/27)" in shown or "04-01-2027" in shown, command
+
     sent = _run_until(testbot, YEAR_END)
     posts = "\n".join(_channel(sent))
 

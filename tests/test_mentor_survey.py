@@ -13,6 +13,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ from bot.results.labels import DEFAULT_RULES, Label
 from bot.results.paired import PairedResult, StatementResult, paired_result
 from bot.results.paired_chart import bar_segments
 from bot.results.paired_freeze import freeze, group_labels, item_counts
-from bot.results.paired_gap import IMPORTANT_SHARE, MIN_GAP, Shares
+from bot.results.paired_gap import IMPORTANT_SHARE, MIN_GAP, Shares, suggested_priorities
+from bot.results.paired_text import render_paired
 from bot.results.snapshot import RoundSnapshot
+from conversations.core.i18n import Catalogue
 from conversations.instrument import (
     InstrumentError,
     Quickscan,
@@ -34,6 +37,10 @@ from conversations.instrument import (
     load_instruments,
     packaged_dir,
 )
+from conversations.quickscan.prompts import Turn, invitation
+from storage.keys import ConversationKey, TeamKey
+from storage.quickscan.answers import AnswerRepository
+from storage.quickscan.records import Participation, ParticipationState
 from tests.conftest import FakeClock
 from tests.console_harness import Console, make_console, texts_for
 
@@ -405,6 +412,27 @@ def test_priorities_need_importance_and_a_gap() -> None:
     assert MIN_GAP == 0.20
 
 
+def _ranked(*statements: StatementResult) -> list[int]:
+    numbered = [
+        StatementResult(**{**_fields(s), "number": n}) for n, s in enumerate(statements, 1)
+    ]
+    return [s.number for s in suggested_priorities(numbered)]
+
+
+def test_a_gap_of_exactly_twenty_points_is_a_priority_and_ties_are_documented() -> None:
+    # 5 of 5 very important, 4 of 5 good: 100 - 80 = 20 points (1.0 - 0.8 < 0.2 in floats).
+    assert _ranked(_statement((4, 1, 0), (5, 0, 0))) == [1]
+    # Equal gaps of 20 points (90 - 70 is just above 0.2 in floats, 100 - 80 just below):
+    # the more important statement first, then the lower number.
+    assert _ranked(
+        _statement((7, 3, 0), (9, 0, 1)),  # 90 % important, 70 % good
+        _statement((8, 2, 0), (10, 0, 0)),  # 100 %, 80 %
+        _statement((4, 1, 0), (5, 0, 0)),  # 100 %, 80 %
+    ) == [2, 3, 1]
+    # Just under 20 points stays out: 5 of 6 good, all important (17 points).
+    assert _ranked(_statement((5, 1, 0), (6, 0, 0))) == []
+
+
 def _fields(statement: StatementResult) -> dict[str, Any]:
     return {name: getattr(statement, name) for name in StatementResult.__slots__}
 
@@ -565,8 +593,16 @@ def test_a_round_of_six_mentors(database_url: str, clock: FakeClock, tmp_path: P
 
 
 def test_three_or_four_mentors_see_coarse_labels_only(
-    database_url: str, clock: FakeClock, tmp_path: Path
+    database_url: str, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    reads: list[int] = []
+    original = AnswerRepository.submitted_answers
+
+    def counted(self: AnswerRepository, *, key: TeamKey, round_id: int) -> list[dict[str, str]]:
+        reads.append(round_id)
+        return original(self, key=key, round_id=round_id)
+
+    monkeypatch.setattr(AnswerRepository, "submitted_answers", counted)
     members = SIX[:4]
     console = make_console(
         database_url=database_url,
@@ -580,8 +616,10 @@ def test_three_or_four_mentors_see_coarse_labels_only(
         console.say("anna@team: /quickscan start ervaring-belang")
         for index, name in enumerate(members):
             _fill(console, name, _answers(index))
+        reads.clear()
         headline, *rest = texts_for(console.say("anna@team: /quickscan sluit"), "team")
         assert rest == []
+        assert len(reads) == 1  # the answers are read once to freeze the round
         assert "*Grof beeld per onderdeel.*" in headline
         assert "Algemeen — ervaring: " in headline
         assert "Het gesprek — ervaring: overwegend 3 of 4 · belang: verdeeld" in headline
@@ -699,6 +737,100 @@ def test_coarse_labels_never_pin_an_answer(survey: Quickscan) -> None:
         item: {"1": "2", "2": "1", "3": "4", "4": "3"}[v] for item, v in swapped[0].items()
     }
     assert group_labels(instrument=survey, responses=swapped, rules=DEFAULT_RULES) == labels
+
+
+def _coarse(survey: Quickscan, responses: list[dict[str, str]]) -> PairedResult:
+    snapshot = RoundSnapshot(
+        instrument_id=survey.id,
+        respondents=len(responses),
+        invited=len(responses),
+        min_respondents=3,
+        min_text_respondents=5,
+        rules=DEFAULT_RULES,
+        tier=Tier.COARSE,
+    )
+    frozen = freeze(
+        snapshot=snapshot,
+        instrument=survey,
+        responses=responses,
+        previous=None,
+        rules=DEFAULT_RULES,
+    )
+    return paired_result(instrument=survey, snapshot=RoundSnapshot.from_json(frozen.to_json()))
+
+
+def test_a_section_nobody_answered_reads_too_few_answers(survey: Quickscan) -> None:
+    algemeen = {"e01", "e02"}
+    responses = [
+        {item: code for item, code in _answers(index).items() if item not in algemeen}
+        for index in range(3)
+    ]
+    labels = group_labels(instrument=survey, responses=responses, rules=DEFAULT_RULES)
+    assert labels["ervaring:algemeen"] is Label.WEINIG_ZICHT
+    headline, _ = render_paired(result=_coarse(survey, responses), texts=Catalogue("nl"))
+    assert "Algemeen — ervaring: te weinig antwoorden · belang: " in headline
+    english, _ = render_paired(result=_coarse(survey, responses), texts=Catalogue("en"))
+    assert "experience: too few answers" in english
+
+
+def _six_points(tmp_path: Path) -> Quickscan:
+    """The survey on a 6-point scale: the texts must name 1-6, 4-6 and 1-3."""
+    data = copy.deepcopy(_data())
+    options = [{"code": str(n), "label": f"l{n}", "score": n} for n in range(1, 7)]
+    data["scale"]["options"] = options
+    for scale in data["paired"]["scales"].values():
+        scale["options"] = options
+    for name in ("experience", "importance"):
+        data["paired"][name]["categories"]["high"]["scores"] = [6]
+        data["paired"][name]["categories"]["middle"]["scores"] = [4, 5]
+        data["paired"][name]["categories"]["low"]["scores"] = [1, 2, 3]
+    path = tmp_path / FILE
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_instrument(path)
+
+
+def test_the_texts_name_the_numbers_of_the_scale(survey: Quickscan, tmp_path: Path) -> None:
+    variant = _six_points(tmp_path)
+    paired = variant.paired_or_raise()
+    experience = {item.id: "6" for item in paired.experience.items}
+    importance = {item.id: "1" for item in paired.importance.items}
+    responses = [{**experience, **importance} for _ in range(3)]
+    headline, _ = render_paired(result=_coarse(variant, responses), texts=Catalogue("nl"))
+    assert "Een label telt alleen de antwoorden 4, 5 en 6 tegenover 1, 2 en 3," in headline
+    assert "Algemeen — ervaring: overwegend 4, 5 of 6 · belang: overwegend nauwelijks" in (
+        headline
+    )
+    english, _ = render_paired(result=_coarse(variant, responses), texts=Catalogue("en"))
+    assert "A label only counts the answers 4, 5, and 6 against 1, 2, and 3," in english
+    assert "experience: mostly 4, 5, or 6" in english
+    # The packaged survey still reads as before.
+    four, _ = render_paired(
+        result=_coarse(survey, [_answers(index) for index in range(3)]), texts=Catalogue("nl")
+    )
+    assert "de antwoorden 3 en 4 tegenover 1 en 2" in four
+    assert "ervaring: overwegend 3 of 4" in four
+    # The intro names the scale's range.
+    for instrument, words in ((variant, "1 tot en met 6"), (survey, "1 tot en met 4")):
+        participation = Participation(
+            id=1,
+            round_id=1,
+            key=ConversationKey(platform="console", workspace="w", team="t", user="bram"),
+            display_name="Bram",
+            state=ParticipationState.INVITED,
+            position=0,
+            invited_at=datetime(2027, 1, 4, tzinfo=UTC),
+            started_at=None,
+            submitted_at=None,
+        )
+        turn = Turn(
+            participation=participation,
+            instrument=instrument,
+            texts=Catalogue("nl"),
+            answers={},
+            round_open=True,
+        )
+        intro = invitation(turn, opened_by="Anna").text
+        assert f"Je antwoordt met een cijfer van {words};" in intro
 
 
 def test_snapshot_keeps_paired_fields_and_reads_old_ones(survey: Quickscan) -> None:

@@ -12,13 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from conversations.core.messages import DestinationKind, Outbound, Where
+from bot.core import engine as engine_module
+from bot.core.ports import RosterUnavailableError
+from conversations.core.i18n import Catalogue
+from conversations.core.messages import DestinationKind, Outbound, Sender, Where
 from conversations.instrument import load_instruments
+from storage.keys import TeamKey
+from storage.models.plans import PlanVoteRow, TeamPlanRow
 from storage.privacy.member_data import MemberData
 from storage.quickscan.records import ParticipationState
+from storage.transactions import in_unit_of_work
 from tests.conftest import FakeClock
-from tests.testbot import TestBot
+from tests.testbot import Roster, TestBot
 
 INSTRUMENT = load_instruments()["quickscan-po"]
 SIX = ("anna", "bram", "chris", "dewi", "eva", "fatima")
@@ -158,24 +165,68 @@ def test_the_coordinator_records_the_plan_part_by_part(bot: TestBot) -> None:
         ("plan hallo\u202e", "'hallo' begrijp ik niet"),
     ],
 )
-def test_refusals_are_private_and_change_nothing(bot: TestBot, typed: str, reply: str) -> None:
+def plan_rows(bot: TestBot) -> list[tuple[object, ...]]:
+    """Every stored row of the plan tables, to compare before and after a refusal."""
+    with bot.store.engine.connect() as connection:
+        plans = connection.execute(select(TeamPlanRow).order_by(TeamPlanRow.id)).all()
+        votes = connection.execute(select(PlanVoteRow).order_by(PlanVoteRow.id)).all()
+    return [tuple(row) for row in (*plans, *votes)]
+
+
+def unchanged_by(bot: TestBot, typed: str, user: str = "anna") -> list[Outbound]:
+    """``typed``'s answer, after checking it changed neither the plan's view nor its rows."""
+    view, rows = private(team(bot, "plan")), plan_rows(bot)
+    answered = team(bot, typed, user=user)
+    assert private(team(bot, "plan")) == view
+    assert plan_rows(bot) == rows
+    return answered
+
+
+@pytest.mark.parametrize("draft", [False, True], ids=["no-plan", "draft"])
+@pytest.mark.parametrize(
+    ("typed", "reply"),
+    [
+        ("plan prioriteit 3 ١٢", "Kies 1 tot 3 succesfactoren met hun nummer (1 tot en met 10)"),
+        ("plan prioriteit 99999999999999999999", "Kies 1 tot 3"),
+        ("plan prioriteit 11", "Kies 1 tot 3"),
+        ("plan prioriteit 3 3", "Kies 1 tot 3"),
+        ("plan prioriteit 1 2 3 4", "Kies 1 tot 3"),
+        ("plan prioriteit", "Kies 1 tot 3"),
+        ("plan stap", "Gebruik: /quickscan plan stap"),
+        ("plan stap " + "x" * 301, "De stap is te lang: hoogstens 300 tekens"),
+        ("plan eigenaar @nobody", "'@nobody' is geen lid van dit team"),
+        ("plan eigenaar a b", "Gebruik: /quickscan plan eigenaar"),
+        ("plan datum 31-02", "'31-02' is geen geldige datum"),
+        ("plan datum 12-01-2026", "ligt niet in de toekomst"),
+        ("plan datum 01-06-2027", "meer dan een jaar vooruit"),
+        ("plan volgende morgen", "'morgen' is geen geldige datum"),
+        ("plan vaststellen", "nog nodig: de prioriteiten"),
+        ("plan vaststellen nu", "Gebruik: /quickscan plan vaststellen"),
+        ("plan draagvlak", "Kies eerst de prioriteiten"),
+        ("plan draagvlak nu", "Gebruik: /quickscan plan draagvlak"),
+        ("plan draagvlak sluit", "Er staat geen draagvlakvraag open"),
+        ("plan hallo\u202e", "'hallo' begrijp ik niet"),
+    ],
+)
+def test_refusals_are_private_and_change_nothing(
+    bot: TestBot, typed: str, reply: str, draft: bool
+) -> None:
     closed_round(bot)
-    answered = team(bot, typed)
+    if draft:  # a plan with a step but no priorities: every refusal above still applies
+        team(bot, "plan stap Elke leerkracht belt twee ouders")
+    answered = unchanged_by(bot, typed)
     assert channel(answered) == []
     assert reply in private(answered)[0]
-    assert "Prioriteiten:* nog niet gekozen" in private(team(bot, "plan"))[0] or (
-        "nog geen plan" in private(team(bot, "plan"))[0]
-    )
 
 
 def test_only_a_coordinator_changes_the_plan_and_control_characters_are_refused(
     bot: TestBot,
 ) -> None:
     closed_round(bot)
-    refused = team(bot, "plan prioriteit 3", user="bram")
+    refused = unchanged_by(bot, "plan prioriteit 3", user="bram")
     assert channel(refused) == []
     assert "Alleen een coördinator" in private(refused, "bram")[0]
-    bell = team(bot, "plan stap bel \x07 ouders")
+    bell = unchanged_by(bot, "plan stap bel \x07 ouders")
     assert channel(bell) == []
     assert private(bell)
     assert "nog geen plan" in private(team(bot, "plan"))[0]
@@ -395,3 +446,153 @@ def test_a_member_sees_and_erases_their_vote(bot: TestBot, tmp_path: Path) -> No
     assert gone["plan_steps_owned"] == []
     assert "*Wie:* nog niet gekozen" in private(team(bot, "plan"))[0]
     assert "0 van 5 collega's hebben gereageerd" in private(team(bot, "plan"))[0]
+
+
+# --- which plan is current, and what a newer round does to an older one ---------------
+
+
+def mentor_round_closed(bot: TestBot) -> None:
+    """The paired mentor survey (no success factors) opens and closes after the plan."""
+    opened = team(bot, "start ervaring-belang")
+    assert any("ervaring" in text.lower() or "mentor" in text.lower() for text in channel(opened))
+    team(bot, "sluit")
+
+
+def test_a_mentor_survey_closing_later_leaves_the_plan_and_its_pings(bot: TestBot) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    team(bot, "plan vaststellen")
+    mentor_round_closed(bot)
+    shown = private(team(bot, "plan", user="eva"), "eva")[0]
+    assert "*Eerste stap:* Elke leerkracht belt twee ouders" in shown
+    (ask,) = at(bot, datetime(2026, 2, 25, 7, 0, tzinfo=UTC))
+    assert ask.destination.user == "bram"
+    assert "Vandaag (woensdag 25-02-2026)" in ask.text
+
+
+def next_round_closed(bot: TestBot) -> None:
+    """Round 2 of the same quickscan opens and closes (a new plan is the current one)."""
+    team(bot, "start")
+    submit(bot, round_id=2, codes=NEGATIVE)
+    team(bot, "sluit")
+
+
+def test_a_newer_round_drops_the_old_question_and_its_votes(bot: TestBot) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    asked = team(bot, "plan draagvlak")
+    vote(bot, asked, "bram", 0)
+    team(bot, "plan vaststellen")  # below the minimum: the question stays open
+    (ask,) = at(bot, datetime(2026, 2, 25, 7, 0, tzinfo=UTC))
+    next_round_closed(bot)
+
+    export = MemberData(store=bot.store).export(
+        platform=bot.team.platform, workspace=bot.team.workspace, user="bram"
+    )
+    assert export["plan_votes"] == []
+    late = vote(bot, asked, "chris", 0)
+    assert channel(late) == []
+    assert "staat niet meer open" in private(late, "chris")[0]
+    answered = bot.press("bram", ask.buttons[0].payload)
+    assert channel(answered) == []
+    assert "al beantwoord, of de datum" in private(answered, "bram")[0]
+    assert "nog geen plan bij de laatste ronde" in private(team(bot, "plan"))[0]
+    with bot.store.engine.connect() as connection:
+        assert connection.execute(select(PlanVoteRow)).all() == []
+        assert connection.execute(select(TeamPlanRow.support_open)).scalars().all() == [False]
+
+
+def test_agreeing_below_the_minimum_keeps_the_count_out_of_the_channel(bot: TestBot) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    asked = team(bot, "plan draagvlak")
+    vote(bot, asked, "bram", 0)
+    agreed = team(bot, "plan vaststellen")
+    (post,) = channel(agreed)
+    assert "*Draagvlak:* de vraag staat open (het aandeel volgt bij het sluiten" in post
+    assert "1 van 6" not in post
+    assert "gereageerd" not in post
+    (told,) = private(agreed)
+    assert told.startswith("De draagvlakvraag blijft open: pas 1 reactie")
+    assert "1 van 6 collega's heeft gereageerd" in private(team(bot, "plan"))[0]
+
+
+def test_the_day_of_agreement_is_the_school_day_after_midnight(bot: TestBot) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    bot.clock.advance(datetime(2026, 1, 12, 23, 30, tzinfo=UTC) - bot.clock.now())  # 00:30
+    (post,) = channel(team(bot, "plan vaststellen"))
+    assert post.startswith("*Plan van het team*, vastgesteld door anna op dinsdag 13-01-2026")
+    assert "vastgesteld door anna op 13-01-2026" in private(team(bot, "plan"))[0]
+    opened = channel(at(bot, datetime(2027, 1, 12, 7, 0, tzinfo=UTC)))
+    assert any("jullie plan van dinsdag 13-01-2026" in text for text in opened)
+    better = {"anna": "+", "bram": "+", "chris": "-", "dewi": "+", "eva": "++", "fatima": "+"}
+    submit(bot, round_id=2, codes=better)
+    assert channel(team(bot, "sluit"))[-1].startswith("*Sinds jullie plan van 13-01-2026*")
+
+
+def test_an_erased_coordinator_is_told_nothing(bot: TestBot) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    team(bot, "plan vaststellen")
+    team(bot, "vergeet-mij bevestig", user="anna")  # the only coordinator
+    assert bot.store.coordinators(key=bot.team) == []
+    (ask,) = at(bot, datetime(2026, 2, 25, 7, 0, tzinfo=UTC))
+    answered = bot.press("bram", ask.buttons[1].payload)
+    assert channel(answered) == [
+        "Eerste stap 'Elke leerkracht belt twee ouders': deels, meldt Bram."
+    ]
+    assert all(m.destination.user != "erased" for m in answered)
+    team(bot, "plan datum 16-03", user="bram")  # nobody may: no coordinator, no change
+    at(bot, datetime(2026, 3, 16, 7, 0, tzinfo=UTC))
+    opened = at(bot, datetime(2027, 1, 12, 7, 0, tzinfo=UTC))
+    assert any("volgende quickscan" in text for text in channel(opened))
+    assert all(m.destination.user != "erased" for m in opened)
+
+
+def test_the_next_round_asks_the_roster_before_its_transaction(
+    bot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    team(bot, "plan vaststellen")
+    asked_in_transaction: list[bool] = []
+    members = Roster.members
+
+    def recording(self: Roster, *, team: TeamKey) -> list[Sender]:
+        asked_in_transaction.append(in_unit_of_work(bot.store.engine))
+        return members(self, team=team)
+
+    monkeypatch.setattr(Roster, "members", recording)
+    opened = at(bot, datetime(2027, 1, 12, 7, 0, tzinfo=UTC))
+    assert any("volgende quickscan" in text for text in channel(opened))
+    assert asked_in_transaction == [False]
+
+
+def test_without_a_roster_the_next_round_invites_the_last_participants(
+    bot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed_round(bot)
+    full_plan(bot)
+    team(bot, "plan vaststellen")
+
+    def unavailable(self: Roster, *, team: TeamKey) -> list[Sender]:
+        raise RosterUnavailableError(key="slack_channel.not_member")
+
+    monkeypatch.setattr(Roster, "members", unavailable)
+    opened = at(bot, datetime(2027, 1, 12, 7, 0, tzinfo=UTC))
+    assert any("6 teamleden krijgen een privébericht" in text for text in channel(opened))
+    invited = {m.destination.user for m in opened if m.destination.kind is DestinationKind.DM}
+    assert invited == set(SIX)
+
+
+def test_a_dm_answer_is_not_read_as_a_team_command(
+    bot: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_parsing(text: str) -> None:
+        raise AssertionError("a DM is no team command")
+
+    monkeypatch.setattr(engine_module, "parse_command", no_parsing)
+    answered = bot.say("bram", "hallo")
+    assert answered
+    assert Catalogue().t("input.failed") not in [m.text for m in answered]

@@ -8,6 +8,8 @@ lands in the team channel, and the team's settings stay as they were.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conversations.core.messages import DestinationKind, Outbound, Where
@@ -33,6 +35,7 @@ COORDINATOR_MISTAKES = (
     "/quickscan vakantie herfst 20261017 20261025",
     "/quickscan vakantie herfst 2026-01-01 2026-12-31",
     f"/quickscan vakantie herfst {ARABIC_12} {ARABIC_12}",
+    "/quickscan vakantie herfst 2026-12-01 2026-12-24",  # well formed, overlaps the kerst
     # the planning
     "/quickscan planning ronde1_weken",
     "/quickscan planning ronde1_weken 99",
@@ -123,6 +126,9 @@ NOT_A_COORDINATOR = (
 )
 
 
+INTERNAL_ERROR = re.compile(r"override for|overlaps|outside the school calendar|starts before")
+
+
 def _assert_private(replies: list[Outbound], *, user: str, typed: str) -> None:
     assert replies, f"no answer to {typed!r}"
     for reply in replies:
@@ -144,10 +150,30 @@ def test_no_mistake_of_a_coordinator_reaches_the_channel(coordinated: TestBot) -
     for typed in COORDINATOR_MISTAKES:
         replies = coordinated.say("anna", typed, where=Where.TEAM)
         _assert_private(replies, user="anna", typed=typed)
+        for reply in replies:  # no internal (English) error text inside the Dutch reply
+            assert not INTERNAL_ERROR.search(reply.text), (typed, reply.text)
 
     assert coordinated.store.get_team(key=coordinated.team) == before
     assert coordinated.store.coordinators(key=coordinated.team) == ["anna"]
     assert coordinated.store.current_round(key=coordinated.team) is None
+
+
+def test_overlapping_holiday_dates_are_refused_in_the_teams_words(coordinated: TestBot) -> None:
+    (reply,) = coordinated.say(
+        "anna", "/quickscan vakantie herfst 2026-12-01 2026-12-24", where=Where.TEAM
+    )
+    assert reply.text == (
+        "Die data overlappen de kerstvakantie van de school (19-12-2026 tot en met "
+        "03-01-2027). Er is niets gewijzigd."
+    )
+    coordinated.say("anna", "/quickscan taal en", where=Where.TEAM)
+    (english,) = coordinated.say(
+        "anna", "/quickscan vakantie herfst 2026-12-01 2026-12-24", where=Where.TEAM
+    )
+    assert english.text == (
+        "Those dates overlap the school's Christmas holiday (19-12-2026 to 03-01-2027). "
+        "Nothing was changed."
+    )
 
 
 def test_no_refusal_of_a_member_reaches_the_channel(coordinated: TestBot) -> None:

@@ -50,6 +50,13 @@ def pings(bot: TestBot) -> list[Ping]:
     return ScheduleStore(engine=bot.store.engine).pings(key=bot.team)
 
 
+def outbox_snapshot(bot: TestBot) -> dict[str, tuple[PingStatus, datetime, str]]:
+    """Every ping of the team by id: its status, due moment and arguments."""
+    return {
+        ping.id: (ping.status, ping.due_at, repr(sorted(ping.args.items()))) for ping in pings(bot)
+    }
+
+
 def ping_days(bot: TestBot, part: str, *, status: PingStatus | None = None) -> list[date]:
     """Due days of the team's planned pings whose id contains ``part``, in order.
 
@@ -193,12 +200,68 @@ def test_own_holiday_dates_after_round_1_opened_move_its_deadline_everywhere(
 
     reminders = [text for _d, text in dms(later, "bram") if "Herinnering" in text]
     assert len(reminders) == 2
-    assert all("09-10-2026" in text for text in reminders)
+    # The day as the notice writes it, with its weekday, in the reminders and the status.
+    assert all("Deadline: vr 09-10-2026." in text for text in reminders)
+    assert any("Deadline: vr 09-10-2026." in m.text for m in status)
     assert any("09-10-2026" in m.text for m in status)
     closes = [d for d, text in channel(later) if "teamtotalen ronde 1" in text]
     assert closes == [date(2026, 10, 19)]  # the first school day after the school's herfst
     everything = "\n".join(m.text for _d, m in later) + "\n".join(notices)
     assert "16-10-2026" not in everything
+
+
+def _own_round(testbot: TestBot) -> None:
+    """Round 1 opened by the coordinator on 15-09 with deadline 06-11 (midden)."""
+    begin(testbot, datetime(2026, 8, 24, 9, tzinfo=AMSTERDAM))
+    team_says(testbot, "/quickscan regio midden")  # the schedule: round 1 closes on 26-10
+    register_class(testbot, "bram")
+    move_to(testbot, datetime(2026, 9, 15, 9, tzinfo=AMSTERDAM))
+    opened = team_says(testbot, "/quickscan checklist start 1 06-11-2026")
+    assert any("Deadline: vr 06-11-2026." in m.text for m in opened)
+
+
+def test_a_coordinators_own_round_keeps_its_own_deadline(testbot: TestBot) -> None:
+    _own_round(testbot)
+    messages = day_by_day(testbot, until=date(2026, 11, 10))
+
+    # Not closed by the schedule's round 1 on 26-10, eleven days before its own
+    # deadline, nor reminded by it; its own deadline is kept like the bot's:
+    # reminders one week and two school days before it, closed the school day after.
+    reminded = [d for d, text in dms(messages, "bram") if "Herinnering" in text]
+    assert reminded == [date(2026, 10, 30), date(2026, 11, 4)]
+    assert all("06-11-2026" in text for _d, text in dms(messages, "bram") if "Herinnering" in text)
+    closes = [d for d, text in channel(messages) if "teamtotalen ronde 1" in text]
+    assert closes == [date(2026, 11, 9)]
+
+
+def test_a_coordinator_may_still_close_their_own_round_early(testbot: TestBot) -> None:
+    _own_round(testbot)
+    messages = day_by_day(testbot, until=date(2026, 10, 29))
+    assert not [text for _d, text in channel(messages) if "teamtotalen" in text]
+    assert not [text for _d, text in dms(messages, "bram") if "Herinnering" in text]
+    status = team_says(testbot, "/quickscan checklist status")
+    assert any("ronde 1 (2026/27)" in m.text and "06-11-2026" in m.text for m in status)
+    closed = team_says(testbot, "/quickscan checklist sluit")  # the coordinator closes it
+    assert any("teamtotalen ronde 1" in m.text for m in closed)
+    later = day_by_day(testbot, until=date(2026, 11, 10))  # nothing planned is left of it
+    assert not [text for _d, text in channel(later) if "teamtotalen" in text]
+    assert not [text for _d, text in dms(later, "bram") if "Herinnering" in text]
+
+
+def test_a_planning_change_names_the_running_rounds_as_planning_does(testbot: TestBot) -> None:
+    begin(testbot, datetime(2026, 8, 24, 9, tzinfo=AMSTERDAM))
+    team_says(testbot, "/quickscan regio midden")
+    day_by_day(testbot, until=date(2026, 9, 29))  # the bot opened round 1 on 28-09
+    team_says(testbot, "/quickscan start 16-10-2026")
+
+    changed = team_says(testbot, "/quickscan planning herinnering_dagen 3")
+    shown = private_text(team_says(testbot, "/quickscan planning", user="bram"))
+
+    (post,) = [m.text for m in changed if m.destination.kind is DestinationKind.TEAM]
+    assert "ronde 1 (2026/27): opent ma 28-09-2026" in post
+    assert "quickscan (loopt nu)" in post
+    assert line_with(post, "ronde 1 (2026/27)") == line_with(shown, "ronde 1 (2026/27)")
+    assert line_with(post, "quickscan (loopt nu)") == line_with(shown, "quickscan (loopt nu)")
 
 
 def test_a_quickscan_deadline_follows_the_schools_new_holiday(testbot: TestBot) -> None:
@@ -263,6 +326,7 @@ def test_kalender_on_the_command_line_plans_as_of_its_clock(
     begin(testbot, datetime(2026, 8, 24, 9, tzinfo=AMSTERDAM))
     team_says(testbot, "/quickscan regio midden")
     url = testbot.store.engine.url.render_as_string(hide_password=False)
+    before = outbox_snapshot(testbot)
     assert main(["kalender", "--database", url, "--clock", "2026-12-01T09:00"]) == 0
     printed = capsys.readouterr().out
     ping_lines = [
@@ -273,9 +337,9 @@ def test_kalender_on_the_command_line_plans_as_of_its_clock(
     assert "ma 14-12-2026: checklist oudercontact: aankondiging ronde 2" in printed
     assert "ma 04-01-2027: checklist oudercontact: ronde opent" in printed
     assert "di 26-01-2027: checklist oudercontact: ronde sluit" in printed
-    # The outbox itself is untouched by a look at the calendar.
-    opening = ping_days(testbot, ":2026:checklist:r1:open", status=PingStatus.PENDING)
-    assert opening == [date(2026, 9, 28)]
+    # The outbox itself is untouched by a look at the calendar: every ping as it was.
+    assert outbox_snapshot(testbot) == before
+    assert any(":2026:checklist:r1:open" in ping_id for ping_id in before)
 
 
 def test_kalender_marks_sent_pings_and_never_lists_them_to_come(testbot: TestBot) -> None:
@@ -333,6 +397,29 @@ def test_the_team_is_warned_once_before_the_data_ends(testbot: TestBot) -> None:
     assert "/quickscan vakantie" in text
     assert "werk de bot bij" in text
     assert all(m.destination.kind is not DestinationKind.EPHEMERAL for _d, m in messages)
+
+
+def data_warnings(messages: list[tuple[date, Outbound]]) -> list[date]:
+    return [d for d, text in channel(messages) if "de schoolvakanties die de bot kent" in text]
+
+
+def test_a_region_changed_after_the_warning_brings_no_second_one(testbot: TestBot) -> None:
+    begin(testbot, datetime(2030, 6, 3, 9, tzinfo=AMSTERDAM))
+    team_says(testbot, "/quickscan regio zuid")  # its data ends 18-08-2030
+    messages = day_by_day(testbot, until=date(2030, 7, 15))
+    assert data_warnings(messages) == [date(2030, 7, 5)]  # the last school day before summer
+
+    team_says(testbot, "/quickscan regio noord")  # ends 01-09-2030: warned on 19-07 otherwise
+    later = day_by_day(testbot, until=date(2030, 9, 10))
+
+    assert data_warnings(later) == []
+
+
+def test_a_region_named_after_the_warning_day_is_warned_late_once(testbot: TestBot) -> None:
+    begin(testbot, datetime(2030, 7, 25, 9, tzinfo=AMSTERDAM))  # noord warns on 19-07
+    team_says(testbot, "/quickscan regio noord")
+    messages = day_by_day(testbot, until=date(2030, 9, 10))
+    assert data_warnings(messages) == [date(2030, 7, 26)]  # the first tick after it
 
 
 def test_kalender_says_from_when_the_holiday_data_is_missing(testbot: TestBot) -> None:

@@ -3,7 +3,8 @@
 Teachers write dates the Dutch way (``15-12``, ``15-12-2026``) or ISO
 (``2026-12-15``); a deadline means "until the end of that day" in the school's
 time zone. The bot writes a day the same Dutch way with its weekday ("vr
-16-10-2026"), so a reminder and the calendar name the same day identically.
+16-10-2026", ``conversations.core.days``, re-exported here), so a reminder, a
+checklist message and the calendar name the same day identically.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from conversations.core.cldr import format_day
 from conversations.core.clock import SCHOOL_TZ
-from conversations.core.i18n import Catalogue
+from conversations.core.days import day_text
 
 __all__ = ["SCHOOL_TZ", "DeadlineError", "day_text", "looks_like_date", "parse_deadline"]
 
@@ -63,13 +63,3 @@ def _read_day(text: str, *, today: date) -> date:
     except ValueError as error:
         raise DeadlineError("invalid") from error
     raise DeadlineError("invalid")
-
-
-def day_text(day: date, texts: Catalogue) -> str:
-    """``vr 16-10-2026``: the weekday (CLDR's short name in the team's language) and the date.
-
-    The weekday helps where a day is planned ahead (a reminder, a deadline that
-    moved); the digits are the Dutch ``dd-mm-jjjj`` in every language.
-    """
-    weekday = format_day(day, "EEE", locale=texts.locale)
-    return texts.t("calendar.day", weekday=weekday, date=day.strftime("%d-%m-%Y"))

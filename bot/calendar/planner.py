@@ -14,7 +14,8 @@ Checklist oudercontact (seed 004; defaults a coordinator can change later):
 - round 2 opens on the first school day after the kerstvakantie; its deadline is
   three weeks later; the comparison goes out on the first school day after it;
 - both rounds: reminders to teachers who have not finished one week and two
-  school days before the round's deadline (one rule, :func:`checklist_reminder_days`).
+  school days before the round's deadline (one rule, :func:`checklist_reminder_days`),
+  also for a round a coordinator opened with a deadline, closed the school day after.
 
 Quickscan rounds with a deadline: reminders three school days and one school day
 before it, and auto-close with the team result on the first school day after it.
@@ -24,9 +25,7 @@ a round's days (:func:`checklist_round_days`, :func:`quickscan_round_days`); the
 texts that explain the planning (``/quickscan planning``) are filled in from the
 same values and name the days these functions give, so they cannot disagree.
 
-When the shipped holiday data of the team's region is about to end, one ping tells
-the coordinators (:func:`data_end_pings`).
-
+The warning that the holiday data ends is ``bot.calendar.data_end``.
 A round whose opening moment has already passed when the bot is installed is not
 planned at all: planning starts from the next applicable moment.
 """
@@ -83,7 +82,6 @@ class PlanSettings:
 SETTING_RANGES = {"ronde1_weken": (1, 8), "ronde2_weken": (1, 8), "herinnering_dagen": (1, 5)}
 PING_TIME = time(8, 0)
 KEEP_CLOSE_USEFUL = timedelta(days=30)
-DATA_END_KIND = "calendar_data_ends"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,13 +89,13 @@ class RoundDays:
     """The days of one round: what the pings do and what the texts name.
 
     Attributes:
-        opens: The day the round opens (None for a quickscan: it opened when started).
+        opens: The day the round opens (a quickscan's: the day it was started).
         reminders: The reminder days, in order, each within the round.
         deadline: The last day to answer.
         closes: The day the round closes and its result is posted (08:00).
     """
 
-    opens: date | None
+    opens: date
     reminders: tuple[date, ...]
     deadline: date
     closes: date
@@ -106,8 +104,8 @@ class RoundDays:
 class SchoolDays(Protocol):
     """What the planner needs to know of the calendar, for one region.
 
-    The walks over school days are the calendar's own (bot/calendar.py); they raise
-    a ``CalendarError`` (a ``ValueError``) beyond the shipped school years.
+    The walks over school days are the calendar's own (bot/calendar/school_calendar.py);
+    they raise a ``CalendarError`` (a ``ValueError``) beyond the shipped school years.
     """
 
     def first_school_day_after(self, day: date, *, inclusive: bool = False) -> date:
@@ -157,12 +155,6 @@ def before(days: SchoolDays, day: date, count: int = 1) -> date:
     for _ in range(count):
         day = days.last_school_day_before(day)
     return day
-
-
-def school_year_of(moment: datetime) -> int:
-    """The school year (by its starting calendar year) a moment falls in; it turns on 1 August."""
-    local = moment.astimezone(SCHOOL_TZ).date()
-    return local.year if local.month >= 8 else local.year - 1
 
 
 def checklist_reminder_days(
@@ -276,8 +268,6 @@ def _round_pings(
     known: Callable[[str], bool],
 ) -> list[PlannedPing]:
     opens = round_days.opens
-    if opens is None:  # pragma: no cover - a checklist round always has its opening day
-        return []
     if at_eight(opens) <= now and not known(f"{prefix}:open"):
         return []  # installed after this round opened: start from the next one
     deadline = round_days.deadline
@@ -347,7 +337,10 @@ def quickscan_round_days(*, days: SchoolDays, round_: Round) -> RoundDays | None
     wanted = {before(days, deadline, count) for count in PlanSettings.QUICKSCAN_REMINDER_DAYS}
     reminders = tuple(sorted(day for day in wanted if at_eight(day) > round_.opened_at))
     return RoundDays(
-        opens=None, reminders=reminders, deadline=deadline, closes=after(days, deadline)
+        opens=round_.opened_at.astimezone(SCHOOL_TZ).date(),
+        reminders=reminders,
+        deadline=deadline,
+        closes=after(days, deadline),
     )
 
 
@@ -374,27 +367,32 @@ def quickscan_pings(*, team_id: int, days: SchoolDays, round_: Round) -> list[Pl
     )
 
 
-def month_before(day: date) -> date:
-    """The same day a calendar month earlier (the month's last day if it has fewer)."""
-    first_of_month = day.replace(day=1)
-    last_of_previous = first_of_month - timedelta(days=1)
-    return last_of_previous.replace(day=min(day.day, last_of_previous.day))
+def own_checklist_pings(
+    *,
+    team_id: int,
+    days: SchoolDays,
+    round_id: int,
+    opened_at: datetime,
+    deadline: datetime,
+    settings: PlanSettings,
+) -> list[PlannedPing]:
+    """Reminders and the close of a checklist round a coordinator opened with a deadline.
 
-
-def data_end_pings(*, team_id: int, days: SchoolDays, last_day: date) -> list[PlannedPing]:
-    """One warning to the team a month before the shipped holiday data ends.
-
-    On the last school day on or before that moment (a month before the end of the
-    last summer holiday is still in that holiday), useful until the data ends; its
-    id names the last day, so a bot update with longer data plans a new one.
+    The same rule as the bot's own rounds (reminders one week and
+    ``herinnering_dagen`` school days before the deadline, closed with the team
+    overview on the first school day after it), keyed on the round's id, so a
+    coordinator's deadline is kept like the bot's.
     """
-    warn = on_or_before(days, month_before(last_day))
-    return [
-        PlannedPing(
-            id=f"team{team_id}:calendar:data-ends:{last_day.isoformat()}",
-            kind=DATA_END_KIND,
-            due_at=at_eight(warn),
-            useful_until=end_of(last_day),
-            args={"last_day": last_day.isoformat()},
-        )
-    ]
+    last = deadline.astimezone(SCHOOL_TZ).date()
+    opens = opened_at.astimezone(SCHOOL_TZ).date()
+    closes = after(days, last)
+    return _reminders_and_close(
+        prefix=f"team{team_id}:checklist-own:{round_id}",
+        kind="checklist_own",
+        days=list(
+            checklist_reminder_days(days=days, opens=opens, deadline=last, settings=settings)
+        ),
+        until=end_of(last),
+        closes=closes,
+        args={"round_id": round_id, "deadline": last.isoformat(), "closes": closes.isoformat()},
+    )

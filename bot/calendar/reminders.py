@@ -15,19 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from bot.calendar.data_end import DATA_END_KIND
 from bot.calendar.deadline import day_text
-from bot.calendar.planner import (
-    DATA_END_KIND,
-    PlanSettings,
-    SchoolDays,
-    checklist_pings,
-    data_end_pings,
-    quickscan_pings,
-    school_year_of,
+from bot.calendar.planner import SchoolDays
+from bot.calendar.team_pings import (
+    ChecklistRounds,
+    checklist_year_pings,
+    deadline_and_data_pings,
+    opening_planned,
+    own_round_pings,
 )
-from bot.calendar.team_calendar import RegionDays
-from bot.calendar.vocabulary import school_year_label
-from bot.calendar.vocabulary import school_year_of as school_year_of_day
+from bot.calendar.vocabulary import school_year_label, school_year_of
+from bot.checklist.service import SCHEDULER
 from bot.results.service import Results
 from conversations.core.clock import SCHOOL_TZ, Clock
 from conversations.core.i18n import Catalogue
@@ -39,28 +38,6 @@ from storage.quickscan.store import Store
 from storage.schedule.store import Ping, PingStatus, PlannedPing, ScheduleStore
 
 log = logging.getLogger(__name__)
-
-
-class ChecklistRounds(Protocol):
-    """The checklist service's side of the pings (bot/checklist_service.py)."""
-
-    def open_round(
-        self, *, team: TeamKey, number: int, school_year: int, deadline: datetime, now: datetime
-    ) -> list[Outbound]:
-        """Open round ``number`` and tell the teachers."""
-        ...
-
-    def remind(self, *, team: TeamKey, now: datetime) -> list[Outbound]:
-        """Remind teachers who have not finished the open round."""
-        ...
-
-    def close_round(self, *, team: TeamKey, now: datetime) -> list[Outbound]:
-        """Close the open round: team aggregate, and after round 2 the comparisons."""
-        ...
-
-    def announce(self, *, team: TeamKey, text_key: str, **values: object) -> list[Outbound]:
-        """Post an announcement in the team channel."""
-        ...
 
 
 class PingSource(Protocol):
@@ -85,49 +62,6 @@ class PingSource(Protocol):
 
 CalendarFor = Callable[[Team], SchoolDays | None]
 """The school days of a team's region with its overrides; None when no region is set."""
-
-
-def checklist_year_pings(
-    *, team: Team, days: SchoolDays, now: datetime, known: Callable[[str], bool]
-) -> list[PlannedPing]:
-    """The checklist pings of the school year of ``now`` and the next, as far as known.
-
-    Pure, so ``quickscan kalender --clock`` plans exactly what the bot would plan then.
-    """
-    planned: list[PlannedPing] = []
-    year = school_year_of(now)
-    for school_year in (year, year + 1):
-        try:
-            planned += checklist_pings(
-                team_id=team.id,
-                days=days,
-                school_year=school_year,
-                now=now,
-                known=known,
-                settings=PlanSettings.from_mapping(team.plan_settings),
-            )
-        except ValueError:  # CalendarError: before the shipped school years
-            log.info("no calendar for team %s in school year %s", team.id, school_year)
-    return planned
-
-
-def deadline_and_data_pings(
-    *, team: Team, days: SchoolDays, round_: Round | None
-) -> list[PlannedPing]:
-    """The open quickscan round's reminders and close, and the end-of-data warning.
-
-    Both work after the shipped holiday data ends (school days are then weekdays
-    minus public holidays), so a deadline there is still reminded and closed.
-    """
-    planned: list[PlannedPing] = []
-    if round_ is not None:
-        try:
-            planned += quickscan_pings(team_id=team.id, days=days, round_=round_)
-        except ValueError:  # CalendarError: only before the calendar starts
-            log.info("no calendar for the deadline of round %s", round_.id)
-    if isinstance(days, RegionDays):
-        planned += data_end_pings(team_id=team.id, days=days, last_day=days.data_last_day())
-    return planned
 
 
 class Reminders:
@@ -170,9 +104,12 @@ class Reminders:
         if days is None:
             return planned
         if self._checklist is not None and team.checklist_enabled:  # off: none planned
-            planned += checklist_year_pings(team=team, days=days, now=now, known=self._known)
+            planned += checklist_year_pings(
+                team=team, days=days, now=now, known=opening_planned(self._schedule)
+            )
+            planned += own_round_pings(team=team, days=days, checklist=self._checklist)
         round_ = self._store.current_round(key=team.key)
-        planned += deadline_and_data_pings(team=team, days=days, round_=round_)
+        planned += deadline_and_data_pings(team=team, days=days, round_=round_, now=now)
         return planned
 
     def replan(self, *, key: TeamKey) -> None:
@@ -182,12 +119,17 @@ class Reminders:
         if team is None:
             return
         now = self._clock.now()
+        # A moment already past is planned only when the outbox knows it (it happened,
+        # or is due and still to fire), except the late warning that the data ends.
         planned = [
-            ping for ping in self.plan(team=team) if ping.due_at > now or self._known(ping.id)
+            ping
+            for ping in self.plan(team=team)
+            if ping.due_at > now or ping.kind == DATA_END_KIND or self._known(ping.id)
         ]
         self._schedule.sync(key=key, planned=planned, now=now)
 
     def _known(self, ping_id: str) -> bool:
+        """The outbox holds this ping, in any state: a re-plan keeps it (it happened)."""
         return self._schedule.get(ping_id=ping_id) is not None
 
     # ------------------------------------------------------------------ firing
@@ -227,6 +169,8 @@ class Reminders:
             "checklist_remind": self._checklist_remind,
             "checklist_close": self._checklist_close,
             "checklist_announce": self._checklist_announce,
+            "checklist_own_remind": self._own_checklist_remind,
+            "checklist_own_close": self._own_checklist_close,
             DATA_END_KIND: self._data_ends,
         }
         handler = handlers.get(ping.kind)
@@ -253,15 +197,9 @@ class Reminders:
         # deadline inside a holiday closes on the first school day after it.
         due = round_.deadline.astimezone(SCHOOL_TZ).date()
         deadline = day_text(due, texts)
-        # A ping planned before the closing day was in its arguments (an upgrade): the
-        # close is the first school day after the deadline, as the planner says.
-        days = self._calendar_for(team) if team is not None else None
-        planned = ping.args.get("closes")
-        if planned is not None:
-            closing = date.fromisoformat(str(planned))
-        else:
-            closing = days.first_school_day_after(due) if days is not None else due
-        closes = day_text(closing, texts)
+        # Every tick re-plans before firing, which refreshes a pending ping's arguments
+        # (one planned before "closes" was among them included).
+        closes = day_text(date.fromisoformat(str(ping.args["closes"])), texts)
         messages: list[Outbound] = []
         for participation in self._store.participations(key=ping.team, round_id=round_.id):
             if participation.state is ParticipationState.SUBMITTED:
@@ -308,11 +246,47 @@ class Reminders:
             now=now,
         )
 
+    def _planned_round_open(self, ping: Ping) -> bool:
+        """The open checklist round is the one this ping was planned for, opened by it.
+
+        A round a coordinator opened (``checklist start``) is theirs, with their own
+        deadline: the scheduler's reminders and close of the same round number leave
+        it alone, as they do a round of another number or school year.
+        """
+        if self._checklist is None:
+            return False
+        round_ = self._checklist.current_round(team=ping.team)
+        return (
+            round_ is not None
+            and round_.opened_by == SCHEDULER
+            and round_.school_year == int(ping.args["school_year"])
+            and round_.number == int(ping.args["number"])
+        )
+
     def _checklist_remind(self, ping: Ping, now: datetime) -> list[Outbound]:
-        return [] if self._checklist is None else self._checklist.remind(team=ping.team, now=now)
+        if self._checklist is None or not self._planned_round_open(ping):
+            return []
+        return self._checklist.remind(team=ping.team, now=now)
 
     def _checklist_close(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None or not self._planned_round_open(ping):
+            return []
+        return self._checklist.close_round(team=ping.team, now=now)
+
+    def _own_round_open(self, ping: Ping) -> bool:
+        """The coordinator's round this ping was planned for is the open one."""
         if self._checklist is None:
+            return False
+        open_round = self._checklist.current_round(team=ping.team)
+        return open_round is not None and open_round.id == ping.args.get("round_id")
+
+    def _own_checklist_remind(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None or not self._own_round_open(ping):
+            return []
+        return self._checklist.remind(team=ping.team, now=now)
+
+    def _own_checklist_close(self, ping: Ping, now: datetime) -> list[Outbound]:
+        if self._checklist is None or not self._own_round_open(ping):
             return []
         return self._checklist.close_round(team=ping.team, now=now)
 
@@ -333,6 +307,6 @@ class Reminders:
             last=day_text(last, texts),
             missing=day_text(last + timedelta(days=1), texts),
             region=team.region or "-",
-            school_year=school_year_label(school_year_of_day(last + timedelta(days=1))),
+            school_year=school_year_label(school_year_of(last + timedelta(days=1))),
         )
         return [Outbound(destination=Destination.team_channel(team=ping.team.team), text=text)]

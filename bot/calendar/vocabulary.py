@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
-# A holiday starting in August or later belongs to the school year starting that
-# calendar year; one starting before August (voorjaar, mei, zomer) to the one before.
-_SCHOOL_YEAR_FIRST_MONTH = 8
+SCHOOL_YEAR_FIRST_MONTH = 8
+"""The school year turns on 1 August: the one rule, for holidays, plans and overviews.
+
+A holiday starting in August or later belongs to the school year starting that
+calendar year; one starting before August (voorjaar, mei, zomer) to the one before.
+"""
 
 
 class CalendarError(ValueError):
@@ -68,12 +71,13 @@ class Holiday:
 
 
 def school_year_of(day: date) -> int:
-    """The first calendar year of the school year a holiday starting on ``day`` belongs to.
+    """The first calendar year of the school year ``day`` (a school-time day) falls in.
 
     Holidays are filed by their start: a summer holiday starting in July 2027 ends the
-    school year 2026-2027, a herfstvakantie in October 2027 opens 2027-2028.
+    school year 2026-2027, a herfstvakantie in October 2027 opens 2027-2028. The
+    planner and the overviews ask the same of the day of a moment in school time.
     """
-    return day.year if day.month >= _SCHOOL_YEAR_FIRST_MONTH else day.year - 1
+    return day.year if day.month >= SCHOOL_YEAR_FIRST_MONTH else day.year - 1
 
 
 def school_year_label(start_year: int) -> str:

@@ -27,8 +27,10 @@ from bot.calendar.planner import (
 )
 from bot.calendar.team_calendar import RegionDays, days_for, override_key
 from bot.calendar.vocabulary import (
+    SCHOOL_YEAR_FIRST_MONTH,
     CalendarError,
     HolidayKind,
+    OutOfRangeError,
     parse_holiday_kind,
     parse_region,
     school_year_of,
@@ -49,7 +51,6 @@ from storage.schedule.store import Ping, PingStatus, PlannedPing
 OVERVIEW_MAX_CHARS = min(MESSAGE_MAX_CHARS, SLACK_SECTION_MAX_CHARS)
 """One ``kalender`` message: longer overviews go out as several (every platform's limit)."""
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-_SCHOOL_YEAR_FIRST_MONTH = 8
 
 
 def set_region(*, store: Store, team: Team, text: str, texts: Catalogue) -> Reply:
@@ -91,13 +92,53 @@ def set_holiday(*, store: Store, team: Team, args: tuple[str, ...], texts: Catal
     key = override_key(school_year=school_year_of(start), kind=kind)
     overrides = {**team.holiday_overrides, key: (start.isoformat(), end.isoformat())}
     updated = store.update_team(key=team.key, holiday_overrides=overrides)
-    try:
-        days_for(updated)  # validates against the calendar (overlaps, school year)
-    except CalendarError as error:
+    days = days_for(team)  # without a region there is no calendar to check against yet
+    error = None if days is None else _calendar_error(updated)
+    if days is not None and error is not None:
         store.update_team(key=team.key, holiday_overrides=team.holiday_overrides)
-        return Reply(texts.t("calendar.holiday_refused", reason=str(error)), changed=False)
+        refusal = _holiday_refusal(
+            days=days, key=key, start=start, end=end, error=error, texts=texts
+        )
+        return Reply(refusal, changed=False)
     reply = texts.t("calendar.holiday_set", kind=kind.value, start=_day(start), end=_day(end))
     return Reply(reply, changed=True)
+
+
+def _calendar_error(team: Team) -> CalendarError | None:
+    """Why the team's calendar with its own dates cannot be built (overlaps, range)."""
+    try:
+        days_for(team)
+    except CalendarError as error:
+        return error
+    return None
+
+
+def _holiday_refusal(
+    *, days: RegionDays, key: str, start: date, end: date, error: CalendarError, texts: Catalogue
+) -> str:
+    """Why ``start``..``end`` for the holiday ``key`` was refused, in the team's language.
+
+    The calendar's own error says it in English for the log; the coordinator reads
+    which of the school's holidays is in the way, or from when the calendar starts.
+    """
+    if isinstance(error, OutOfRangeError):
+        first = days.calendar.coverage(region=days.region)[0]
+        return texts.t("calendar.holiday_too_early", first=_day(first))
+    for holiday in days.calendar.holidays:
+        same = override_key(school_year=holiday.school_year, kind=holiday.kind) == key
+        if (
+            holiday.region is days.region
+            and not same
+            and holiday.start <= end
+            and holiday.end >= start
+        ):
+            return texts.t(
+                "calendar.holiday_overlaps",
+                other=texts.t(f"holiday.{holiday.kind.value}"),
+                start=_day(holiday.start),
+                end=_day(holiday.end),
+            )
+    return texts.t("calendar.holiday_not_fitting")
 
 
 def follow_calendar(*, checklists: ChecklistStore, team: Team, texts: Catalogue) -> list[str]:
@@ -171,7 +212,7 @@ def describe(
         lines.append(texts.t("checklist.switched_off_note"))
     today = now.astimezone(SCHOOL_TZ).date()
     year = school_year_of(today)
-    window = (date(year, _SCHOOL_YEAR_FIRST_MONTH, 1), date(year + 2, _SCHOOL_YEAR_FIRST_MONTH, 1))
+    window = (date(year, SCHOOL_YEAR_FIRST_MONTH, 1), date(year + 2, SCHOOL_YEAR_FIRST_MONTH, 1))
     lines += _holiday_lines(days=days, year=year, today=today, texts=texts)
     last = days.data_last_day()
     if last < window[1]:

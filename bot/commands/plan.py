@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.commands.common import TeamCommandRoute
+from bot.commands.common import TeamCommandRoute, format_day
 from bot.commands.parse import Command, Sub, arg_words
 from bot.core.context import EventContext
 from bot.core.ports import Roster
@@ -36,6 +36,7 @@ from conversations.quickscan.walkthrough import Walkthrough
 from storage.plans.store import PlanStore
 from storage.quickscan.records import Team
 from storage.quickscan.store import Store
+from storage.results.store import ResultStore
 
 PRIORITY_WORDS = arg_words("plan_priority")
 STEP_WORDS = arg_words("plan_step")
@@ -77,10 +78,12 @@ class PlanShowRoute(TeamCommandRoute):
         round_, plan = current.round_, current.plan
         if plan is None:
             suggested = self._service.suggested(team=team, round_=round_)
-            instrument = self._service.instrument(round_)
+            instrument = self._service.instrument(round_=round_)
             example = " ".join(str(number) for number in suggested) or "3 7"
             hint = (
-                texts.t("plan.priority.suggested", factors=factor_names(instrument, suggested))
+                texts.t(
+                    "plan.priority.suggested", factors=factor_names(instrument, factors=suggested)
+                )
                 if suggested
                 else ""
             )
@@ -92,7 +95,7 @@ class PlanShowRoute(TeamCommandRoute):
             title = texts.t(
                 state,
                 coordinator=plan.agreed_by_name or texts.t("plan.next.opener"),
-                date=plan.agreed_at.strftime("%d-%m-%Y"),
+                date=format_day(plan.agreed_at),
             )
         lines = [
             title,
@@ -141,21 +144,22 @@ class PlanChangeRoute(TeamCommandRoute):
             return [ctx.private(texts.t("plan.view.no_round"))]
         edit = self._editor
         if word in PRIORITY_WORDS:
-            return edit.priorities(ctx, team, current, rest)
+            return edit.priorities(ctx, team=team, current=current, args=rest)
         if word in STEP_WORDS:
-            return edit.step(ctx, team, current, rest)
+            return edit.step(ctx, current=current, args=rest)
         if word in OWNER_WORDS:
-            return edit.owner(ctx, team, current, rest)
+            return edit.owner(ctx, current=current, args=rest)
         if word in DATE_WORDS:
-            return edit.due_date(ctx, team, current, rest)
+            return edit.due_date(ctx, team=team, current=current, args=rest)
         if word in NEXT_WORDS:
-            return edit.next_round(ctx, team, current, rest)
+            return edit.next_round(ctx, team=team, current=current, args=rest)
         if word in AGREE_WORDS:
             if rest:
                 return [ctx.private(texts.t("plan.agree.usage"))]
-            return edit.agree(ctx, team, current)
+            return edit.agree(ctx, team=team, current=current)
         closing = len(rest) == 1 and rest[0].lower() in CLOSE_WORDS
-        return edit.support(ctx, team, current, () if closing else rest, close=closing)
+        args = () if closing else rest
+        return edit.support(ctx, team=team, current=current, args=args, close=closing)
 
 
 class PlanDmRoute:
@@ -223,10 +227,11 @@ def build_plan(
     walkthrough: Walkthrough,
     results: Results,
 ) -> PlanParts:
-    """The plan's routes and pings on the engine's store and roster."""
+    """The plan's routes and pings on the engine's store and roster (one of each store)."""
     service = PlanService(
         store=store,
         plans=PlanStore(engine=store.engine),
+        snapshots=ResultStore(engine=store.engine),
         results=results,
         instruments=instruments,
         roster=roster,

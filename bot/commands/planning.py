@@ -23,6 +23,7 @@ from bot.calendar.planner import (
     quickscan_round_days,
 )
 from bot.calendar.team_calendar import RegionDays, days_for
+from bot.calendar.team_pings import opening_planned
 from bot.calendar.vocabulary import CalendarError, school_year_of
 from bot.commands.common import Reply
 from bot.commands.parse import arg_words
@@ -33,6 +34,7 @@ from conversations.core.i18n import Catalogue
 from conversations.core.text_input import parse_bounded_int
 from storage.quickscan.records import Round, Team
 from storage.quickscan.store import Store
+from storage.schedule.store import ScheduleStore
 
 
 def describe_planning(
@@ -111,7 +113,7 @@ def _round_lines(
                 )
             except CalendarError:
                 continue
-            if found is None or found.opens is None or found.closes < today:
+            if found is None or found.closes < today:
                 continue
             opening = checklist_open_ping_id(
                 team_id=team.id, school_year=school_year, number=number
@@ -165,10 +167,14 @@ def _listed(items: list[str], texts: Catalogue) -> str:
 def set_planning(
     *, store: Store, team: Team, args: tuple[str, ...], texts: Catalogue, now: datetime
 ) -> Reply:
-    """``planning ronde1_weken 4`` or ``planning standaard``; the reply shows the result."""
+    """``planning ronde1_weken 4`` or ``planning standaard``; the reply shows the result.
+
+    The result names the days as ``planning`` does: of a checklist round under way
+    and of an open quickscan round too.
+    """
     if len(args) == 1 and args[0].lower() in arg_words("default"):
         updated = store.update_team(key=team.key, plan_settings={})
-        return Reply(describe_planning(team=updated, texts=texts, now=now), changed=True)
+        return Reply(_planning_of(store=store, team=updated, texts=texts, now=now), changed=True)
     names = ", ".join(PlanSettings.names())
     if len(args) != 2 or args[0] not in SETTING_RANGES:
         return Reply(texts.t("planning.usage", names=names), changed=False)
@@ -179,4 +185,15 @@ def set_planning(
         reply = texts.t("planning.out_of_range", name=name, low=low, high=high)
         return Reply(reply, changed=False)
     updated = store.update_team(key=team.key, plan_settings={**team.plan_settings, name: value})
-    return Reply(describe_planning(team=updated, texts=texts, now=now), changed=True)
+    return Reply(_planning_of(store=store, team=updated, texts=texts, now=now), changed=True)
+
+
+def _planning_of(*, store: Store, team: Team, texts: Catalogue, now: datetime) -> str:
+    """:func:`describe_planning` with the team's open quickscan round and openings."""
+    return describe_planning(
+        team=team,
+        texts=texts,
+        now=now,
+        quickscan=store.current_round(key=team.key),
+        known=opening_planned(ScheduleStore(engine=store.engine)),
+    )

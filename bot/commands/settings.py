@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.calendar.team_pings import opening_planned
 from bot.commands.calendar import (
     describe,
     follow_calendar,
@@ -280,7 +281,7 @@ class PlanningShowRoute(TeamCommandRoute):
                 texts=ctx.texts,
                 now=ctx.now,
                 quickscan=store.current_round(key=ctx.key),
-                known=lambda ping_id: schedule.get(ping_id=ping_id) is not None,
+                known=opening_planned(schedule),
             )
         return [ctx.private(text)]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from bot.core.prefetch import PrefetchingRoster
 from bot.delivery.api import Delivery, PlatformSender
 from bot.delivery.dispatcher import DEFAULT_LEASE, Dispatcher
 from bot.delivery.outbox import Outbox
+from bot.plans.followup import NEXT_ROUND
 from bot.privacy.policy import RetentionPolicy
 from bot.privacy.retention import RetentionReport
 from conversations.core.clock import Clock
@@ -203,17 +204,25 @@ class Engine:
 
         The ping's claim and its messages commit together: a crash in between
         leaves the ping pending, so it fires once after a restart; a second
-        process finds it claimed.
+        process finds it claimed. The plan's next-round ping asks the platform for
+        the team's members first, outside the transaction, like ``/quickscan start``.
         """
         ping = self._services.schedule.get(ping_id=ping_id)
         if ping is None:
             return []
-        return self._commit(
-            key=ping.team,
-            locks=[team_lock(ping.team)],
-            origin=NO_ORIGIN,
-            work=lambda: self.reminders.fire(ping_id=ping_id),
-        )
+        with ExitStack() as roster_first:
+            if ping.kind == NEXT_ROUND:  # it opens a round: the members, asked first
+                try:
+                    roster_first.enter_context(self._roster.prefetched(team=ping.team))
+                except RosterUnavailableError:
+                    # Invited then: the last round's participants (PlanService.members).
+                    _LOG.warning("the next round's ping found no roster of the team")
+            return self._commit(
+                key=ping.team,
+                locks=[team_lock(ping.team)],
+                origin=NO_ORIGIN,
+                work=lambda: self.reminders.fire(ping_id=ping_id),
+            )
 
     def run_retention(self) -> RetentionReport:
         """Delete what is past its retention period (the scheduler's daily job).
@@ -380,8 +389,10 @@ class Engine:
     def _members_first(self, event: Inbound, key: TeamKey) -> AbstractContextManager[None]:
         """For ``/quickscan start`` and the plan's support question and owner: the members,
         asked of the platform before the transaction."""
+        if event.where is not Where.TEAM:
+            return nullcontext()
         command = parse_command(event.text)
-        if event.where is Where.TEAM and (command.sub is Sub.START or needs_roster(command)):
+        if command.sub is Sub.START or needs_roster(command):
             return self._roster.prefetched(team=key)
         return nullcontext()
 

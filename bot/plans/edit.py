@@ -20,10 +20,10 @@ from bot.core.context import EventContext
 from bot.plans import days as school
 from bot.plans.service import Current, PlanService, valid_factors
 from bot.plans.support import Support
-from bot.plans.texts import day_text, factor_names
+from bot.plans.texts import day_text, factor_names, support_share
 from conversations.core.messages import Outbound
 from conversations.core.text_input import clean, is_safe_text, parse_bounded_int, quote, user_ref
-from storage.plans.records import Plan
+from storage.plans.records import PARTS, Plan
 from storage.quickscan.records import Team
 
 MAX_PRIORITIES = 3
@@ -48,12 +48,12 @@ class PlanEditor:
     # ---------------------------------------------------------------- parts
 
     def priorities(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str]
+        self, ctx: EventContext, *, team: Team, current: Current, args: Sequence[str]
     ) -> list[Outbound]:
         """``plan prioriteit 3 7``: one to three success factors of the closed round."""
         texts = ctx.texts
-        instrument = self._service.instrument(current.round_)
-        valid = valid_factors(instrument)
+        instrument = self._service.instrument(round_=current.round_)
+        valid = valid_factors(instrument=instrument)
         if not valid:
             return [ctx.private(texts.t("plan.priority.no_factors"))]
         tokens = [token for token in _SEPARATORS.split(" ".join(args)) if token]
@@ -67,7 +67,9 @@ class PlanEditor:
         if not 1 <= len(chosen) <= MAX_PRIORITIES or len(chosen) != len(tokens):
             suggested = self._service.suggested(team=team, round_=current.round_)
             hint = (
-                texts.t("plan.priority.suggested", factors=factor_names(instrument, suggested))
+                texts.t(
+                    "plan.priority.suggested", factors=factor_names(instrument, factors=suggested)
+                )
                 if suggested
                 else ""
             )
@@ -85,13 +87,11 @@ class PlanEditor:
         text = texts.t(
             "plan.changed.factors",
             coordinator=self._name(ctx),
-            factors=factor_names(instrument, plan.factors),
+            factors=factor_names(instrument, factors=plan.factors),
         )
         return [ctx.to_channel(text)]
 
-    def step(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str]
-    ) -> list[Outbound]:
+    def step(self, ctx: EventContext, *, current: Current, args: Sequence[str]) -> list[Outbound]:
         """``plan stap <tekst>``: the first step, one line of plain text."""
         texts = ctx.texts
         typed = " ".join(args)
@@ -107,9 +107,7 @@ class PlanEditor:
             ctx.to_channel(texts.t("plan.changed.step", coordinator=self._name(ctx), step=step))
         ]
 
-    def owner(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str]
-    ) -> list[Outbound]:
+    def owner(self, ctx: EventContext, *, current: Current, args: Sequence[str]) -> list[Outbound]:
         """``plan eigenaar @naam``: who carries the first step (a member of the team)."""
         texts = ctx.texts
         if len(args) != 1:
@@ -131,23 +129,23 @@ class PlanEditor:
         return [ctx.to_channel(text)]
 
     def due_date(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str]
+        self, ctx: EventContext, *, team: Team, current: Current, args: Sequence[str]
     ) -> list[Outbound]:
         """``plan datum 15-03``: by when; moved to the next school day if it is none."""
-        found = self._day(ctx, team, args, usage="plan.date.usage")
+        found = self._day(ctx, team=team, args=args, usage="plan.date.usage")
         if isinstance(found, Outbound):
             return [found]
         typed, day = found
         self._service.plans.change(plan_id=self._plan(ctx, current).id, now=ctx.now, due_date=day)
         texts = ctx.texts
         text = texts.t("plan.changed.date", coordinator=self._name(ctx), date=day_text(texts, day))
-        return [ctx.to_channel(text + self._moved(ctx, typed, day))]
+        return [ctx.to_channel(text + self._moved(ctx, typed=typed, day=day))]
 
     def next_round(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str]
+        self, ctx: EventContext, *, team: Team, current: Current, args: Sequence[str]
     ) -> list[Outbound]:
         """``plan volgende 12-11-2027``: the next round's day, instead of the rule's."""
-        found = self._day(ctx, team, args, usage="plan.next.usage")
+        found = self._day(ctx, team=team, args=args, usage="plan.next.usage")
         if isinstance(found, Outbound):
             return [found]
         typed, day = found
@@ -156,38 +154,46 @@ class PlanEditor:
         )
         texts = ctx.texts
         text = texts.t("plan.changed.next", coordinator=self._name(ctx), date=day_text(texts, day))
-        return [ctx.to_channel(text + self._moved(ctx, typed, day))]
+        return [ctx.to_channel(text + self._moved(ctx, typed=typed, day=day))]
 
     def support(
-        self, ctx: EventContext, team: Team, current: Current, args: Sequence[str], *, close: bool
+        self, ctx: EventContext, *, team: Team, current: Current, args: Sequence[str], close: bool
     ) -> list[Outbound]:
-        """``plan draagvlak``: ask every member privately; ``plan draagvlak sluit``: the share."""
+        """``plan draagvlak``: ask every member privately; ``plan draagvlak sluit``: the share.
+
+        Every refusal comes before the plan is started, so a refusal changes nothing.
+        """
         texts = ctx.texts
-        plan = self._plan(ctx, current)
+        found = current.plan
         if close:
-            if not plan.support_open:
+            closing = None
+            if found is not None:
+                closing = self._service.plans.close_support(
+                    plan_id=found.id, minimum=team.min_respondents, now=ctx.now
+                )
+            if closing is None:
                 return [ctx.private(texts.t("plan.support.not_open"))]
-            counts = self._support.close(team=team, plan=plan, now=ctx.now)
-            if counts is None:
-                tally = self._service.plans.tally(plan_id=plan.id)
+            if not closing.closed:
                 reply = texts.t(
-                    "plan.support.too_few", count=tally.votes, minimum=team.min_respondents
+                    "plan.support.too_few",
+                    count=closing.tally.votes,
+                    minimum=team.min_respondents,
                 )
                 return [ctx.private(reply)]
-            share = self._support.share(texts, team=team, counts=counts)
+            share = support_share(texts, counts=closing.tally.counts, minimum=team.min_respondents)
             text = texts.t("plan.support.closed_share", coordinator=self._name(ctx), share=share)
             return [ctx.to_channel(text)]
         if args:
             return [ctx.private(texts.t("plan.support.usage"))]
-        if plan.support_open:
-            tally = self._service.plans.tally(plan_id=plan.id)
+        if found is not None and found.support_open:
+            tally = self._service.plans.tally(plan_id=found.id)
             reply = texts.t("plan.support.already_open", count=tally.votes, asked=tally.asked)
             return [ctx.private(reply)]
-        if not plan.factors:
+        if found is None or not found.factors:
             return [ctx.private(texts.t("plan.support.needs_factors"))]
         plan, asked, messages = self._support.ask(
             team=team,
-            plan=plan,
+            plan=found,
             round_=current.round_,
             asked_by=self._name(ctx),
             texts=texts,
@@ -201,17 +207,25 @@ class PlanEditor:
         )
         return [ctx.to_channel(text), *messages]
 
-    def agree(self, ctx: EventContext, team: Team, current: Current) -> list[Outbound]:
-        """``plan vaststellen``: the whole plan in the channel, pinned; the next round planned."""
+    def agree(self, ctx: EventContext, *, team: Team, current: Current) -> list[Outbound]:
+        """``plan vaststellen``: the whole plan in the channel, pinned; the next round planned.
+
+        An open support question closes from the team's minimum; below it, it
+        stays open: the channel's post then says so without the count, and only
+        the coordinator hears how many answered.
+        """
         texts = ctx.texts
-        plan = self._plan(ctx, current)
-        missing = plan.missing()
-        if missing:
+        plan = current.plan
+        missing = PARTS if plan is None else plan.missing()
+        if plan is None or missing:
             parts = ", ".join(texts.t(f"plan.part.{part}") for part in missing)
             return [ctx.private(texts.t("plan.agree.missing", parts=parts))]
+        closing = None
         if plan.support_open:
-            self._support.close(team=team, plan=plan, now=ctx.now)  # stays open below the minimum
-        day, _by_rule = self._service.next_round(team=team, plan=plan, round_=current.round_)
+            closing = self._service.plans.close_support(
+                plan_id=plan.id, minimum=team.min_respondents, now=ctx.now
+            )
+        day = self._service.next_round(team=team, plan=plan, round_=current.round_)[0]
         plan = self._service.plans.agree(
             plan_id=plan.id,
             by=ctx.user,
@@ -226,7 +240,12 @@ class PlanEditor:
                 date=day_text(texts, school.local_day(ctx.now)),
             ),
             *self._service.lines(
-                team=team, plan=plan, round_=current.round_, texts=texts, with_support=True
+                team=team,
+                plan=plan,
+                round_=current.round_,
+                texts=texts,
+                with_support=True,
+                public=True,
             ),
             "",
             texts.t(
@@ -236,12 +255,20 @@ class PlanEditor:
             ),
         ]
         post = ctx.to_channel("\n".join(lines))
-        return [Outbound(destination=post.destination, text=post.text, pin=True)]
+        messages = [Outbound(destination=post.destination, text=post.text, pin=True)]
+        if closing is not None and not closing.closed:
+            still_open = texts.t(
+                "plan.agree.support_still_open",
+                count=closing.tally.votes,
+                minimum=team.min_respondents,
+            )
+            messages.append(ctx.private(still_open))
+        return messages
 
     # ---------------------------------------------------------------- dates
 
     def _day(
-        self, ctx: EventContext, team: Team, args: Sequence[str], *, usage: str
+        self, ctx: EventContext, *, team: Team, args: Sequence[str], usage: str
     ) -> tuple[date, date] | Outbound:
         """The typed day and the school day it becomes, or the private refusal."""
         texts = ctx.texts
@@ -254,10 +281,10 @@ class PlanEditor:
         typed = deadline.date()
         if typed <= school.local_day(ctx.now):
             return ctx.private(texts.t("plan.date.past", text=quote(args[0])))
-        return typed, school.on_or_after(days_for(team), typed)
+        return typed, school.on_or_after(days_for(team), day=typed)
 
     @staticmethod
-    def _moved(ctx: EventContext, typed: date, day: date) -> str:
+    def _moved(ctx: EventContext, *, typed: date, day: date) -> str:
         if typed == day:
             return ""
         texts = ctx.texts

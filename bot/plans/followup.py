@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from bot.calendar.planner import SchoolDays
+from bot.calendar.planner import SchoolDays, at_eight, end_of
 from bot.calendar.team_calendar import days_for
 from bot.commands.rounds import open_round_and_invite
 from bot.plans import days as school
@@ -36,6 +36,7 @@ from bot.plans.texts import day_text
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound, Sender
 from conversations.quickscan.walkthrough import Walkthrough
+from storage.checklist.lifecycle import ERASED_USER
 from storage.keys import TeamKey
 from storage.plans.records import Plan, StepAnswer
 from storage.quickscan.records import RoundAlreadyOpenError, Team
@@ -65,16 +66,10 @@ class PlanPings:
 
     kinds = frozenset({FOLLOWUP, NUDGE, NEXT_ROUND})
 
-    def __init__(
-        self,
-        *,
-        service: PlanService,
-        walkthrough: Walkthrough,
-        replan: Callable[[TeamKey], None] | None = None,
-    ) -> None:
+    def __init__(self, *, service: PlanService, walkthrough: Walkthrough) -> None:
         self._service = service
         self._walkthrough = walkthrough
-        self._replan = replan
+        self._replan: Callable[[TeamKey], None] | None = None
 
     def set_replan(self, replan: Callable[[TeamKey], None]) -> None:
         """The reminders' re-plan (built after this source), for the owner's answer."""
@@ -93,14 +88,16 @@ class PlanPings:
         pings: list[PlannedPing] = []
         if plan.owner_ref and plan.due_date is not None and plan.followup_answer is None:
             due = plan.due_date
-            nudge = school.school_days_after(days, due, school.FOLLOWUP_NUDGE_SCHOOL_DAYS)
+            nudge = school.school_days_after(
+                days, day=due, count=school.FOLLOWUP_NUDGE_SCHOOL_DAYS
+            )
             dated = {**args, "date": due.isoformat()}
             pings.append(
                 PlannedPing(
                     id=f"{prefix}:followup:{due.isoformat()}",
                     kind=FOLLOWUP,
-                    due_at=school.at_eight(due),
-                    useful_until=school.end_of(nudge),
+                    due_at=at_eight(due),
+                    useful_until=end_of(nudge),
                     args=dated,
                 )
             )
@@ -108,8 +105,8 @@ class PlanPings:
                 PlannedPing(
                     id=f"{prefix}:nudge:{due.isoformat()}",
                     kind=NUDGE,
-                    due_at=school.at_eight(nudge),
-                    useful_until=school.at_eight(nudge) + KEEP_USEFUL,
+                    due_at=at_eight(nudge),
+                    useful_until=at_eight(nudge) + KEEP_USEFUL,
                     args=dated,
                 )
             )
@@ -119,8 +116,8 @@ class PlanPings:
                 PlannedPing(
                     id=f"{prefix}:next:{day.isoformat()}",
                     kind=NEXT_ROUND,
-                    due_at=school.at_eight(day),
-                    useful_until=school.at_eight(day) + KEEP_USEFUL,
+                    due_at=at_eight(day),
+                    useful_until=at_eight(day) + KEEP_USEFUL,
                     args={**args, "date": day.isoformat()},
                 )
             )
@@ -185,16 +182,17 @@ class PlanPings:
     ) -> list[Outbound]:
         key = team.key
         round_ = self._service.store.get_round(key=key, round_id=plan.round_id)
-        instrument = None if round_ is None else self._service.instrument(round_)
+        instrument = None if round_ is None else self._service.instrument(round_=round_)
         if round_ is None or instrument is None:
             return []
         if self._service.store.current_round(key=key) is not None:
             return self._already_open(team=team, plan=plan, texts=texts)
         days = days_for(team)
-        deadline = school.next_round_deadline(days, on)
+        deadline = school.next_round_deadline(days, opens=on)
         members = self._service.members(key=key, round_=round_)
+        agreed_by = plan.agreed_by if plan.agreed_by != ERASED_USER else None
         opener = Sender(
-            user=plan.agreed_by or "",
+            user=agreed_by or "",  # an erased coordinator opens nothing in their name
             display_name=plan.agreed_by_name or texts.t("plan.next.opener"),
         )
         announcement = texts.t(
@@ -202,7 +200,7 @@ class PlanPings:
             title=instrument.title,
             count=len(members),
             deadline=day_text(texts, deadline),
-            date=day_text(texts, plan.agreed_at.date() if plan.agreed_at else on),
+            date=day_text(texts, school.local_day(plan.agreed_at) if plan.agreed_at else on),
         )
         try:
             return open_round_and_invite(
@@ -212,7 +210,7 @@ class PlanPings:
                 instrument_id=round_.instrument_id,
                 members=members,
                 opened_by=opener,
-                deadline=school.end_of(deadline),
+                deadline=end_of(deadline),
                 now=now,
                 announcement=announcement,
             )
@@ -243,6 +241,8 @@ class PlanPings:
         dm = Destination.dm(team=team.key.team, user=user)
         if user != plan.owner_ref:
             return [Outbound(destination=dm, text=texts.t("plan.followup.not_owner"))]
+        if not self._service.is_current(plan=plan):  # a newer round closed: a new plan
+            return [Outbound(destination=dm, text=texts.t("plan.followup.stale"))]
         on = _day_of(action.ref)
         answer = action.answer
         if on is None or not self._service.plans.answer_followup(

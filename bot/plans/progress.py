@@ -8,13 +8,18 @@ have exact figures; else the coarse labels before and after (an exact round's
 coarse label is computed from its figures, which it published anyway); else
 "te weinig ingevulde quickscans". Both results are already public, so this
 message shows nothing the two result posts did not.
+
+The same call, in the round's close transaction, drops the open support
+questions of the older plans (and their votes): the closed round makes a new
+plan the current one, and a superseded question has nothing left to decide.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.plans.texts import factor_names, short_day
+from bot.commands.common import format_day
+from bot.plans.texts import factor_names
 from bot.results.anonymity import Tier, coarse_label, scale_groups
 from bot.results.labels import Label
 from bot.results.snapshot import RoundSnapshot
@@ -71,24 +76,32 @@ class PlanProgress:
         self._instruments = instruments
 
     def messages(self, *, team: Team, round_: Round, after: RoundSnapshot) -> list[Outbound]:
-        """The message, or none when no agreed plan of an earlier round can be compared."""
+        """The message, or none when no agreed plan of an earlier round can be compared.
+
+        Called when ``round_`` closed, in its transaction: a round with success
+        factors supersedes the older plans, so their open questions are dropped.
+        """
         instrument = self._instruments.get(round_.instrument_id)
-        found = self._earlier_plan(team=team, round_=round_)
-        if instrument is None or instrument.paired is not None or found is None:
+        if instrument is None or instrument.paired is not None:
             return []  # a paired survey has no success factors to plan
+        closed = round_.closed_at or round_.opened_at
+        self._plans.drop_support(key=team.key, keep_round_id=round_.id, now=closed)
+        found = self._earlier_plan(team=team, round_=round_)
+        if found is None:
+            return []
         plan, before = found
         texts = Catalogue(team.locale)
         lines = [
             texts.t(
                 "plan.progress.title",
-                date=short_day(plan.agreed_at.date()) if plan.agreed_at else "",
-                factors=factor_names(instrument, plan.factors),
+                date=format_day(plan.agreed_at) if plan.agreed_at else "",
+                factors=factor_names(instrument, factors=plan.factors),
             )
         ]
         exact = before.tier is Tier.EXACT and after.tier is Tier.EXACT
         means = (_means(before, instrument), _means(after, instrument)) if exact else None
         for factor in plan.factors:
-            name = factor_names(instrument, (factor,))
+            name = factor_names(instrument, factors=(factor,))
             if means is not None:
                 then, now = means[0].get(factor), means[1].get(factor)
                 line = texts.t(

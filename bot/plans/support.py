@@ -21,10 +21,10 @@ from datetime import datetime
 
 from bot.plans.payloads import VOTES, Kind, PlanAction
 from bot.plans.service import PlanService
-from bot.plans.texts import factor_names, support_share
+from bot.plans.texts import factor_names
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
-from storage.plans.records import Plan, Vote
+from storage.plans.records import Plan
 from storage.quickscan.records import Round, Team
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def vote_buttons(texts: Catalogue, *, plan: Plan) -> tuple[Button, ...]:
 
 
 class Support:
-    """Asks the question, takes the votes, and closes it with the share."""
+    """Asks the question and takes the votes (closing is the coordinator's, bot/plans/edit.py)."""
 
     def __init__(self, *, service: PlanService) -> None:
         self._service = service
@@ -65,11 +65,11 @@ class Support:
             plan_id=plan.id, members=[member.user for member in members], now=now
         )
         plan = self._service.plans.for_round(key=team.key, round_id=round_.id) or plan
-        instrument = self._service.instrument(round_)
+        instrument = self._service.instrument(round_=round_)
         text = texts.t(
             "plan.support.ask",
             coordinator=asked_by,
-            factors=factor_names(instrument, plan.factors),
+            factors=factor_names(instrument, factors=plan.factors),
             step=plan.step or texts.t("plan.unset"),
             minimum=team.min_respondents,
         )
@@ -89,9 +89,15 @@ class Support:
     def vote(
         self, *, team: Team, plan: Plan, action: PlanAction, user: str, now: datetime
     ) -> list[Outbound]:
-        """Record the member's vote (privately confirmed); at the minimum, tell the channel."""
+        """Record the member's vote (privately confirmed); at the minimum, tell the channel.
+
+        A question of a superseded plan (a newer round closed) takes no vote: its
+        votes were deleted when that round closed.
+        """
         texts = Catalogue(team.locale)
         dm = Destination.dm(team=team.key.team, user=user)
+        if not self._service.is_current(plan=plan):
+            return [Outbound(destination=dm, text=texts.t("plan.support.closed"))]
         tally = self._service.plans.vote(
             plan_id=plan.id, member=user, support_round=action.ref, vote=action.vote, now=now
         )
@@ -112,17 +118,3 @@ class Support:
                 )
             )
         return messages
-
-    def close(self, *, team: Team, plan: Plan, now: datetime) -> dict[Vote, int] | None:
-        """Freeze the share and delete the votes; None below the minimum (stays open)."""
-        tally = self._service.plans.tally(plan_id=plan.id)
-        if not plan.support_open or tally.votes < team.min_respondents:
-            return None
-        counts = dict(self._service.plans.close_support(plan_id=plan.id, now=now))
-        log.info("plan %d: support question %d closed", plan.id, plan.support_round)
-        return counts
-
-    @staticmethod
-    def share(texts: Catalogue, *, team: Team, counts: dict[Vote, int]) -> str:
-        """The frozen share in the team's tiers."""
-        return support_share(texts, counts=counts, minimum=team.min_respondents)

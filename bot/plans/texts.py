@@ -12,26 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from bot.commands.common import format_day
 from bot.results.anonymity import Tier, tier_for
+from conversations.core import cldr
 from conversations.core.i18n import Catalogue
 from conversations.instrument import Quickscan
 from storage.plans.records import Plan, Vote
 
 
 def day_text(texts: Catalogue, day: date) -> str:
-    """A date the Dutch way with its weekday: ``vrijdag 13-03-2026``."""
-    weekday = texts.t(f"plan.weekday.{day.weekday()}")
-    return texts.t("plan.day", weekday=weekday, date=day.strftime("%d-%m-%Y"))
+    """A date the Dutch way with its full weekday: ``vrijdag 13-03-2026`` (CLDR's name)."""
+    return cldr.format_day(day, "EEEE dd-MM-yyyy", locale=texts.locale)
 
 
-def short_day(day: date) -> str:
-    """A date the Dutch way: ``13-03-2026``."""
-    return day.strftime("%d-%m-%Y")
-
-
-def factor_names(instrument: Quickscan | None, factors: Sequence[int]) -> str:
+def factor_names(instrument: Quickscan | None, *, factors: Sequence[int]) -> str:
     """``3 Bereikbaarheid, 7 Ouders als partner``: the numbers with their names."""
     names = []
     for number in factors:
@@ -68,23 +64,23 @@ class PlanView:
 
     Attributes:
         instrument: The closed round's instrument (factor names), if installed.
-        round_closed: The day the answered round closed.
+        round_closed: When the answered round closed (shown as its school-time day).
         support: The support line (already tiered), or None to leave it out.
         next_round: The next round's day, and whether the rule made it.
     """
 
     instrument: Quickscan | None
-    round_closed: date
+    round_closed: datetime
     support: str | None
     next_round: tuple[date, bool] | None
 
 
-def plan_lines(texts: Catalogue, plan: Plan, view: PlanView) -> list[str]:
+def plan_lines(texts: Catalogue, *, plan: Plan, view: PlanView) -> list[str]:
     """The plan's parts, one line each; what is not set yet says so."""
     unset = texts.t("plan.unset")
-    factors = factor_names(view.instrument, plan.factors) if plan.factors else unset
+    factors = factor_names(view.instrument, factors=plan.factors) if plan.factors else unset
     lines = [
-        texts.t("plan.line.round", date=short_day(view.round_closed)),
+        texts.t("plan.line.round", date=format_day(view.round_closed)),
         texts.t("plan.line.factors", factors=factors),
         texts.t("plan.line.step", step=plan.step or unset),
         texts.t("plan.line.owner", owner=plan.owner_name or plan.owner_ref or unset),

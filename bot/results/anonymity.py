@@ -110,7 +110,9 @@ def coarse_label(
 
     The order and thresholds are those of the exact labels (bot/labels.py), minus the
     two that need exact codes: "weinig zicht" (the share of ``?``) and the mean. What
-    is neither "verdeeld", "gaat goed" nor "werkpunt" reads "gemengd".
+    is neither "verdeeld", "gaat goed" nor "werkpunt" reads "gemengd". Only when
+    nothing was answered at all is it "weinig zicht": that pins nobody, since nobody
+    gave an answer to pin.
     """
     totals = dict.fromkeys(Group, 0)
     for code, count in counts.items():
@@ -119,7 +121,7 @@ def coarse_label(
             totals[group] += count
     answered = sum(totals.values())
     if not answered:
-        return Label.GEMENGD
+        return Label.WEINIG_ZICHT
     positive = totals[Group.POSITIVE] / answered
     negative = totals[Group.NEGATIVE] / answered
     if positive >= rules.verdeeld and negative >= rules.verdeeld:
@@ -218,15 +220,33 @@ def pinned_factors(
             _count(response.get(item) for item in items if response.get(item) in valid)
             for response in responses
         ]
-        pooled: dict[str, int] = {}
-        for person in per_person:
-            pooled = others_plus(pooled, person)
-        for person in per_person:
-            others = {code: pooled.get(code, 0) - person.get(code, 0) for code in pooled}
-            if pinned_codes(others=others, target=person, codes=codes, label_of=label_of):
-                pinned.add(factor.number)
-                break
+        if pins_someone(per_person=per_person, codes=codes, label_of=label_of):
+            pinned.add(factor.number)
     return pinned
+
+
+def pooled(per_person: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    """Everybody's answers to one group of items counted together."""
+    total: dict[str, int] = {}
+    for person in per_person:
+        total = others_plus(total, person)
+    return total
+
+
+def pins_someone(
+    *, per_person: Sequence[Mapping[str, int]], codes: Sequence[str], label_of: LabelOf
+) -> bool:
+    """Whether the label of the pooled answers pins some person's answers to one code.
+
+    ``per_person`` holds each respondent's answers to one group of items (a factor, a
+    list's section); the worst case is assumed: the attacker knows every other answer.
+    """
+    everybody = pooled(per_person)
+    for person in per_person:
+        others = {code: everybody.get(code, 0) - person.get(code, 0) for code in everybody}
+        if pinned_codes(others=others, target=person, codes=codes, label_of=label_of):
+            return True
+    return False
 
 
 def _count(values: Collection[str | None] | Iterator[str | None]) -> dict[str, int]:

@@ -21,13 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl.styles import Alignment
-
 from bot.results.workbook import (
+    SHARE_FORMAT,
     Column,
     new_workbook,
     save_workbook,
     set_cell,
+    sheet_title,
+    write_about,
     write_table,
 )
 
@@ -40,14 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["export_workbook"]
 
-SHARE_FORMAT = "0%"
 MEAN_FORMAT = "0.00"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 # Thresholds on the score scale rather than shares (see bot.results.labels.LabelRules).
 _SCORE_THRESHOLDS = frozenset({"werkpunt_gemiddelde"})
-# Excel refuses longer sheet names; openpyxl only warns, which would be too late.
-_MAX_SHEET_TITLE = 31
-_ABOUT_WIDTH = 100
 
 
 def export_workbook(
@@ -94,7 +90,7 @@ def export_workbook(
     options = instrument.scale.options
     _write_about(workbook.active, result=result, instrument=instrument, texts=texts, stamp=stamp)
     write_table(
-        workbook.create_sheet(_sheet_title(texts.t("export.items"))),
+        workbook.create_sheet(sheet_title(texts.t("export.items"))),
         columns=[
             Column(texts.t("export.number")),
             Column(texts.t("export.factor")),
@@ -115,7 +111,7 @@ def export_workbook(
     )
     cluster_names = {cluster.cluster_id: cluster.name for cluster in result.clusters}
     write_table(
-        workbook.create_sheet(_sheet_title(texts.t("export.factors"))),
+        workbook.create_sheet(sheet_title(texts.t("export.factors"))),
         columns=[
             Column(texts.t("export.number")),
             Column(texts.t("export.factor")),
@@ -135,7 +131,7 @@ def export_workbook(
         ],
     )
     write_table(
-        workbook.create_sheet(_sheet_title(texts.t("export.clusters"))),
+        workbook.create_sheet(sheet_title(texts.t("export.clusters"))),
         columns=[
             Column(texts.t("export.cluster")),
             *_distribution_columns(texts=texts, options=options),
@@ -164,20 +160,17 @@ def _write_about(
     The thresholds are listed under the names coordinators type to change them, so a
     label in the other sheets can be traced back to the rule that gave it.
     """
-    sheet.title = _sheet_title(texts.t("export.about"))
     intro = texts.t(
         "export.about_text",
         title=instrument.title,
         respondents=result.respondents,
         invited=result.invited,
     )
-    set_cell(sheet.cell(row=1, column=1), intro).alignment = Alignment(wrap_text=True)
-    sheet.cell(row=2, column=1, value=stamp).number_format = DATETIME_FORMAT
+    write_about(sheet, title=texts.t("export.about"), intro=intro, stamp=stamp)
     for row, (name, value) in enumerate(sorted(result.rules.as_mapping().items()), start=4):
         set_cell(sheet.cell(row=row, column=1), name)
         cell = sheet.cell(row=row, column=2, value=value)
         cell.number_format = MEAN_FORMAT if name in _SCORE_THRESHOLDS else SHARE_FORMAT
-    sheet.column_dimensions["A"].width = _ABOUT_WIDTH
 
 
 def _distribution_columns(*, texts: Catalogue, options: Sequence[ScaleOption]) -> list[Column]:
@@ -226,8 +219,3 @@ def _factor_name(*, number: int, instrument: Quickscan) -> str:
 def _label(label: Label, *, texts: Catalogue) -> str:
     """A label's display name in the catalogue's language."""
     return texts.t(f"label.{label.value}")
-
-
-def _sheet_title(title: str) -> str:
-    """A sheet name Excel accepts: at most 31 characters."""
-    return title[:_MAX_SHEET_TITLE]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.results.anonymity import Tier
 from bot.results.labels import Label
-from bot.results.paired_freeze import group_key, paired_survey
+from bot.results.paired_freeze import group_codes, group_key
 from bot.results.paired_gap import (
     Shares,
     gap_of,
@@ -104,6 +104,8 @@ class PairedResult:
         categories: The category labels of experience and of importance, high first.
         statements: Per statement its figures (exact tier only).
         coarse: Per section the coarse labels (coarse tier only).
+        coarse_codes: The answer codes the coarse labels count as high and as low
+            (from the scales), so their texts name the true numbers.
     """
 
     instrument_id: str
@@ -117,6 +119,7 @@ class PairedResult:
     categories: tuple[tuple[str, str, str], tuple[str, str, str]]
     statements: tuple[StatementResult, ...] = ()
     coarse: tuple[CoarseLine, ...] = ()
+    coarse_codes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     @property
     def itemised(self) -> bool:
@@ -135,7 +138,7 @@ class PairedResult:
 
 def paired_result(*, instrument: Quickscan, snapshot: RoundSnapshot) -> PairedResult:
     """The result a closed round shows, read from its frozen snapshot only."""
-    survey = paired_survey(instrument)
+    survey = instrument.paired_or_raise()
     categories = (_labels(survey.experience), _labels(survey.importance))
     base = PairedResult(
         instrument_id=instrument.id,
@@ -149,7 +152,11 @@ def paired_result(*, instrument: Quickscan, snapshot: RoundSnapshot) -> PairedRe
         categories=categories,
     )
     if snapshot.tier is Tier.COARSE:
-        return replace(base, coarse=_coarse_lines(survey, snapshot.group_labels))
+        return replace(
+            base,
+            coarse=_coarse_lines(survey, snapshot.group_labels),
+            coarse_codes=group_codes(instrument),
+        )
     if snapshot.tier is not Tier.EXACT:
         return base
     statements = []
@@ -187,7 +194,7 @@ def _pair_shares(
     *, instrument: Quickscan, counts: Mapping[str, Mapping[str, int]], pair: tuple[str, str]
 ) -> tuple[Shares, Shares] | None:
     """A statement's experience and importance shares; None if the counts lack either."""
-    survey = paired_survey(instrument)
+    survey = instrument.paired_or_raise()
     experience, importance = pair
     if experience not in counts or importance not in counts:
         return None

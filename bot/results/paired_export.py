@@ -15,10 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl.styles import Alignment
-
 from bot.results.paired_gap import IMPORTANT_SHARE, MAX_PRIORITIES, MIN_GAP
-from bot.results.workbook import Column, Row, new_workbook, save_workbook, set_cell, write_table
+from bot.results.workbook import (
+    SHARE_FORMAT,
+    Column,
+    Row,
+    new_workbook,
+    save_workbook,
+    sheet_title,
+    write_about,
+    write_table,
+)
 
 if TYPE_CHECKING:
     from bot.results.paired import PairedResult
@@ -27,11 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["paired_workbook"]
 
-SHARE_FORMAT = "0%"
 POINTS_FORMAT = "0.00"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-_MAX_SHEET_TITLE = 31
-_ABOUT_WIDTH = 100
 
 
 def paired_workbook(
@@ -99,7 +102,7 @@ def paired_workbook(
         for statement in result.statements
     ]
     write_table(
-        workbook.create_sheet(texts.t("survey.export.statements")[:_MAX_SHEET_TITLE]),
+        workbook.create_sheet(sheet_title(texts.t("survey.export.statements"))),
         columns=columns,
         rows=rows,
     )
@@ -128,7 +131,6 @@ def _share_values(shares: Shares) -> list[str | int | float | None]:
 
 def _write_about(sheet: Any, *, result: PairedResult, texts: Catalogue, stamp: datetime) -> None:
     """What the workbook holds, when it was made, and the rule of gap and priorities."""
-    sheet.title = texts.t("export.about")[:_MAX_SHEET_TITLE]
     intro = texts.t(
         "survey.export.about",
         title=result.title,
@@ -138,6 +140,4 @@ def _write_about(sheet: Any, *, result: PairedResult, texts: Catalogue, stamp: d
         gap=round(MIN_GAP * 100),
         most=MAX_PRIORITIES,
     )
-    set_cell(sheet.cell(row=1, column=1), intro).alignment = Alignment(wrap_text=True)
-    sheet.cell(row=2, column=1, value=stamp).number_format = DATETIME_FORMAT
-    sheet.column_dimensions["A"].width = _ABOUT_WIDTH
+    write_about(sheet, title=texts.t("export.about"), intro=intro, stamp=stamp)

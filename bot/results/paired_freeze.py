@@ -24,30 +24,20 @@ from bot.results.anonymity import (
     LabelOf,
     Tier,
     coarse_label,
-    pinned_codes,
+    pins_someone,
+    pooled,
     scale_groups,
 )
 from bot.results.labels import Label, LabelRules
 
 if TYPE_CHECKING:
     from bot.results.snapshot import RoundSnapshot
-    from conversations.instrument import PairedSurvey, Quickscan
+    from conversations.instrument import Quickscan
 
 
 def group_key(*, list_id: str, section_id: str) -> str:
     """The key of a coarse label: one list (experience or importance) in one section."""
     return f"{list_id}:{section_id}"
-
-
-def paired_survey(instrument: Quickscan) -> PairedSurvey:
-    """The instrument's paired survey (only called for an instrument that has one).
-
-    Raises:
-        ValueError: The instrument is a quickscan (a programming error).
-    """
-    if instrument.paired is None:
-        raise ValueError(f"instrument {instrument.id!r} is no paired survey")
-    return instrument.paired
 
 
 def freeze(
@@ -89,7 +79,7 @@ def item_counts(
     A value that is no code of the item's scale (an answer stored before the file
     changed) counts as not answered, as in the quickscan's merge.
     """
-    survey = paired_survey(instrument)
+    survey = instrument.paired_or_raise()
     tally = Counter(pair for response in responses for pair in response.items())
     return {
         item.id: {
@@ -112,7 +102,7 @@ def group_labels(
     ``bot.results.anonymity`` confirms it for the data at hand, and if it ever
     failed, all labels are withheld (hiding only the revealing ones would reveal).
     """
-    survey = paired_survey(instrument)
+    survey = instrument.paired_or_raise()
     labels: dict[str, Label] = {}
     for survey_list in (survey.experience, survey.importance):
         for section in survey.sections:
@@ -126,16 +116,32 @@ def group_labels(
                 Counter(response[i.id] for i in items if response.get(i.id) in codes)
                 for response in responses
             ]
-            pooled: Counter[str] = Counter()
-            for person in per_person:
-                pooled.update(person)
-            for person in per_person:
-                others = {code: pooled[code] - person.get(code, 0) for code in pooled}
-                if pinned_codes(others=others, target=person, codes=codes, label_of=label_of):
-                    return {}
+            if pins_someone(per_person=per_person, codes=codes, label_of=label_of):
+                return {}
             key = group_key(list_id=survey_list.id, section_id=section.id)
-            labels[key] = label_of(pooled)
+            labels[key] = label_of(pooled(per_person))
     return labels
+
+
+def group_codes(instrument: Quickscan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The codes a coarse label counts as high and as low, lowest first (("3", "4"), ("1", "2"))
+
+    Read from the scales, as :func:`group_labels` groups them, so a text that names the
+    groups is true for any scale.
+    """
+    survey = instrument.paired_or_raise()
+    found: dict[Group, list[tuple[int, str]]] = {Group.POSITIVE: [], Group.NEGATIVE: []}
+    for scale in survey.scales_used(default=instrument.scale):
+        groups = scale_groups(scale.options)
+        for option in scale.options:
+            group = groups[option.code]
+            if group in found:
+                found[group].append((option.score or 0, option.code))
+    positive, negative = (
+        tuple(dict.fromkeys(code for _, code in sorted(found[group])))
+        for group in (Group.POSITIVE, Group.NEGATIVE)
+    )
+    return positive, negative
 
 
 def _coarse_rule(*, groups: Mapping[str, Group], rules: LabelRules) -> LabelOf:

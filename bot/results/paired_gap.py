@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -87,6 +88,11 @@ def gap_of(*, experience: Shares, importance: Shares) -> float | None:
     return important_share(importance) - good_share(experience)
 
 
+def _exact_share(shares: Shares, count: int) -> Fraction:
+    """``count`` of ``shares`` as an exact fraction; 0 when nobody answered."""
+    return Fraction(count, shares.answers) if shares.answers else Fraction(0)
+
+
 def suggested_priorities(
     statements: Iterable[StatementResult],
 ) -> tuple[StatementResult, ...]:
@@ -95,13 +101,20 @@ def suggested_priorities(
     Important means at least :data:`IMPORTANT_SHARE` "redelijk tot zeer
     belangrijk"; a gap counts from :data:`MIN_GAP`. Ties go to the more important
     statement, then to the lower number, so the order never depends on chance.
+    Thresholds and order are decided on exact fractions of the counts: in floats
+    1.0 - 0.8 is just below 0.2, so 5 of 5 important and 4 of 5 good would miss
+    the documented "at least 20 points", and two equal gaps could differ.
     """
-    candidates = [
-        statement
-        for statement in statements
-        if statement.important >= IMPORTANT_SHARE
-        and statement.gap is not None
-        and statement.gap >= MIN_GAP
-    ]
-    candidates.sort(key=lambda s: (-(s.gap or 0.0), -s.important, s.number))
-    return tuple(candidates[:MAX_PRIORITIES])
+    important_min = Fraction(str(IMPORTANT_SHARE))
+    gap_min = Fraction(str(MIN_GAP))
+    ranked = []
+    for statement in statements:
+        experience, importance = statement.experience, statement.importance
+        if not (experience.answers and importance.answers):
+            continue
+        important = _exact_share(importance, importance.high + importance.middle)
+        gap = important - _exact_share(experience, experience.high)
+        if important >= important_min and gap >= gap_min:
+            ranked.append((-gap, -important, statement.number, statement))
+    ranked.sort(key=lambda entry: entry[:3])
+    return tuple(entry[3] for entry in ranked[:MAX_PRIORITIES])

@@ -12,6 +12,9 @@ figure of too small a group.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 from bot.results.anonymity import (
     EXACT_MINIMUM,
     Tier,
@@ -20,12 +23,9 @@ from bot.results.anonymity import (
 )
 from bot.results.paired import PairedResult, StatementResult
 from bot.results.paired_gap import IMPORTANT_SHARE, MIN_GAP, Shares
+from bot.results.text import percent
+from conversations.core.cldr import format_list
 from conversations.core.i18n import Catalogue
-
-
-def percent(share: float) -> str:
-    """A share as a whole percentage, the way the seed prints it ("31 %")."""
-    return f"{round(share * 100)} %"
 
 
 def points(texts: Catalogue, share: float) -> str:
@@ -57,7 +57,16 @@ def render_paired(*, result: PairedResult, texts: Catalogue) -> tuple[str, str |
 
 def _coarse(result: PairedResult, texts: Catalogue) -> list[str]:
     """The coarse tier: per section one label per list, no figure at all."""
-    lines = ["", texts.t("survey.coarse.intro", exact=EXACT_MINIMUM)]
+    high, low = result.coarse_codes
+    lines = [
+        "",
+        texts.t(
+            "survey.coarse.intro",
+            exact=EXACT_MINIMUM,
+            high=_joined(high, texts),
+            low=_joined(low, texts),
+        ),
+    ]
     if result.compared:
         lines.append(
             texts.t("anonymity.compared", minimum=comparison_minimum(result.min_respondents))
@@ -66,14 +75,15 @@ def _coarse(result: PairedResult, texts: Catalogue) -> list[str]:
     if not result.coarse:
         lines.append(texts.t("survey.coarse.none"))
         return lines
+    codes = {"high": _joined(high, texts, style="or"), "low": _joined(low, texts, style="or")}
     for line in result.coarse:
         experience = (
-            texts.t(f"survey.coarse.experience.{line.experience.value}")
+            texts.t(f"survey.coarse.experience.{line.experience.value}", **codes)
             if line.experience is not None
             else "–"
         )
         importance = (
-            texts.t(f"survey.coarse.importance.{line.importance.value}")
+            texts.t(f"survey.coarse.importance.{line.importance.value}", **codes)
             if line.importance is not None
             else "–"
         )
@@ -86,6 +96,13 @@ def _coarse(result: PairedResult, texts: Catalogue) -> list[str]:
             )
         )
     return lines
+
+
+def _joined(
+    codes: Sequence[str], texts: Catalogue, *, style: Literal["standard", "or"] = "standard"
+) -> str:
+    """Answer codes the reader's way: "3 en 4", or "3 of 4"."""
+    return format_list(list(codes), style=style, locale=texts.locale) if codes else "–"
 
 
 def _priorities(result: PairedResult, texts: Catalogue) -> list[str]:

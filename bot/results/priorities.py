@@ -26,7 +26,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.results.labels import Label
+from bot.results.distribution import Distribution
+from bot.results.labels import DEFAULT_RULES, Label
 from bot.results.team_result import FactorResult, ItemResult, TeamResult
 from conversations.instrument import Factor, Quickscan
 
@@ -34,6 +35,8 @@ MAX_PRIORITIES = 3
 CLUSTER_WEIGHT = 0.05
 MENTION_WEIGHT = 0.10
 MIN_NEED = 0.20
+MEAN_DIGITS = 1
+"""Decimals of a mean in the reason sentences (bot/results/text.py)."""
 _QUALIFYING = frozenset({Label.WERKPUNT, Label.VERDEELD, Label.GEMENGD, Label.EENS_REDELIJK})
 
 
@@ -43,14 +46,16 @@ class ReasonKind(enum.StrEnum):
     The conditions (documented in docs/team-result.md, "Suggested priorities"):
 
     * ``mostly_negative``: more than half of the factor's answers are ``-``/``--``.
-    * ``divided``: the factor is labelled "verdeeld".
+    * ``divided``: the factor is labelled "verdeeld" and both its positive and its
+      negative share are at least the default threshold (25 %), whatever the team's.
     * ``negative``: neither of those, but at least ``MIN_NEED`` of the scored
       answers are ``-``/``--``.
     * ``agreed_fair``: the factor is labelled "eens: redelijk": the team agrees it
       is fair, so there is room to improve.
     * ``precondition``: the factor belongs to an aspect that is a condition for a
       later one (not the last cluster) and its mean is at most the middle (``+/-``).
-    * ``low_mean``: not ``precondition``, but the mean is below the middle.
+    * ``low_mean``: not ``precondition``, but the mean as shown (one decimal) is
+      below the middle.
     * ``mentioned``: colleagues named the factor as their own priority. It supports
       the other reasons; on its own it does not make a priority.
     """
@@ -168,7 +173,7 @@ def reasons(*, instrument: Quickscan, factor: FactorResult, mentions: int) -> tu
     found: list[Reason] = []
     if answers.negative * 2 > total:
         found.append(Reason(kind=ReasonKind.MOSTLY_NEGATIVE, count=answers.negative, total=total))
-    if factor.label is Label.VERDEELD:
+    if factor.label is Label.VERDEELD and _really_divided(answers):
         found.append(
             Reason(
                 kind=ReasonKind.DIVIDED,
@@ -201,6 +206,16 @@ def reasons(*, instrument: Quickscan, factor: FactorResult, mentions: int) -> tu
     return tuple(found)
 
 
+def _really_divided(answers: Distribution) -> bool:
+    """Both sides hold at least the default share of "verdeeld" (25 %).
+
+    A team may lower its ``verdeeld`` threshold to see more items to discuss, but "1
+    positief en 1 negatief van 20" is no division a priority can rest on.
+    """
+    minimum = DEFAULT_RULES.verdeeld
+    return answers.positive_share >= minimum and answers.negative_share >= minimum
+
+
 def _mean_reasons(*, instrument: Quickscan, factor: FactorResult) -> list[Reason]:
     """``precondition`` or ``low_mean``: the mean against the middle of the scale."""
     mean = factor.distribution.mean
@@ -219,9 +234,15 @@ def _mean_reasons(*, instrument: Quickscan, factor: FactorResult) -> list[Reason
                 later=tuple(cluster.grade_label for cluster in clusters[position + 1 :]),
             )
         ]
-    if mean < midpoint:
+    if shown_mean(mean) < midpoint:
         return [Reason(kind=ReasonKind.LOW_MEAN, mean=mean)]
     return []
+
+
+def shown_mean(mean: float) -> float:
+    """The mean as the reason sentence shows it (one decimal), so "lager dan" is decided on
+    what the reader sees: 2.96 reads "3,0", which is not lower than the middle."""
+    return float(f"{mean:.{MEAN_DIGITS}f}")
 
 
 def scale_midpoint(instrument: Quickscan) -> float:

@@ -214,9 +214,11 @@ class Results:
         downgrade = _downgrade(
             earlier=earlier, members=members, minimum=comparison_minimum(minimum)
         )
+        # Read once: a paired survey's freeze below needs the same answers.
+        responses = self._store.submitted_answers(key=key, round_id=round_.id)
         result = merge(
             instrument=instrument,
-            responses=self._store.submitted_answers(key=key, round_id=round_.id),
+            responses=responses,
             invited=self._store.round_counts(key=key, round_id=round_.id).invited,
             min_respondents=minimum,
             min_text_respondents=text_minimum,
@@ -240,7 +242,7 @@ class Results:
         return freeze_paired(
             snapshot=snapshot,
             instrument=instrument,
-            responses=self._store.submitted_answers(key=key, round_id=round_.id),
+            responses=responses,
             previous=previous,
             rules=LabelRules.from_mapping(team.label_rules),
         )

@@ -27,7 +27,7 @@ from bot.results.anonymity import (
 )
 from bot.results.distribution import Distribution
 from bot.results.labels import Label
-from bot.results.priorities import Priority, Reason, ReasonKind, scale_midpoint
+from bot.results.priorities import MEAN_DIGITS, Priority, Reason, ReasonKind, scale_midpoint
 from bot.results.report import TeamReport
 from bot.results.team_result import ItemResult
 from bot.results.trend import FactorChange
@@ -55,7 +55,7 @@ def number(value: float | None, *, digits: int = 1, locale: str = "nl") -> str:
 
 
 def percent(share: float) -> str:
-    """A share as a whole percentage."""
+    """A share as a whole percentage, the way the seeds print it ("31 %")."""
     return f"{round(share * 100)} %"
 
 
@@ -236,7 +236,7 @@ def reason_text(reason: Reason, *, codes: ScaleCodes, texts: Catalogue) -> str:
             count=reason.total,
             code=codes.middle,
         )
-    mean = number(reason.mean, locale=texts.locale)
+    mean = number(reason.mean, digits=MEAN_DIGITS, locale=texts.locale)
     if kind is ReasonKind.PRECONDITION:
         return texts.t(
             "result.reason.precondition",

@@ -27,6 +27,12 @@ _MAX_WIDTH = 40
 _WIDE_TEXT_WIDTH = 70
 # Zip timestamps cannot predate 1980.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_ABOUT_WIDTH = 100
+
+SHARE_FORMAT = "0%"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+MAX_SHEET_TITLE = 31
+"""Excel refuses longer sheet names; openpyxl only warns, which would be too late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,23 @@ def new_workbook(*, title: str, generated_at: datetime) -> tuple[Workbook, datet
     workbook.properties.title = title
     workbook.properties.creator = None
     return workbook, stamp
+
+
+def sheet_title(title: str) -> str:
+    """A sheet name Excel accepts: at most :data:`MAX_SHEET_TITLE` characters."""
+    return title[:MAX_SHEET_TITLE]
+
+
+def write_about(sheet: Any, *, title: str, intro: str, stamp: datetime) -> None:
+    """The about sheet every result export starts with: what it holds, and when it was made.
+
+    The intro in A1 (wrapped, one readable column wide), the moment in A2; an export
+    may add rows of its own from row 4 on.
+    """
+    sheet.title = sheet_title(title)
+    set_cell(sheet.cell(row=1, column=1), intro).alignment = Alignment(wrap_text=True)
+    sheet.cell(row=2, column=1, value=stamp).number_format = DATETIME_FORMAT
+    sheet.column_dimensions["A"].width = _ABOUT_WIDTH
 
 
 def write_table(sheet: Any, *, columns: Sequence[Column], rows: Sequence[Row]) -> None:

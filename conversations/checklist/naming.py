@@ -8,6 +8,7 @@ identical wherever a teacher reads them.
 from __future__ import annotations
 
 from conversations.core.clock import SCHOOL_TZ
+from conversations.core.days import day_text
 from conversations.core.i18n import Catalogue
 from storage.checklist.records import ChecklistRound
 
@@ -25,8 +26,12 @@ def school_year_text(year: int) -> str:
 
 
 def deadline_text(round_: ChecklistRound, texts: Catalogue) -> str:
-    """ " Deadline: 16-10-2026." or "" when the round has none."""
+    """ " Deadline: vr 16-10-2026." or "" when the round has none.
+
+    The day as every other message writes it (``day_text``), so a moved deadline's
+    notice and the reminders name it the same way.
+    """
     if round_.deadline is None:
         return ""
-    day = round_.deadline.astimezone(SCHOOL_TZ).strftime("%d-%m-%Y")
+    day = day_text(round_.deadline.astimezone(SCHOOL_TZ).date(), texts)
     return " " + texts.t("checklist.deadline", deadline=day)

@@ -281,6 +281,29 @@ class PairedSurvey(Model):
         scale_name = self.list_of(item).scales.get(item.section)
         return default if scale_name is None else self.scales[scale_name]
 
+    def scales_used(self, *, default: Scale) -> tuple[Scale, ...]:
+        """Every distinct scale an item is answered on, in asking order.
+
+        Args:
+            default: The instrument's scale (of a section that names none).
+        """
+        found: list[Scale] = []
+        for item in self.items():
+            scale = self.scale_of(item, default=default)
+            if scale not in found:
+                found.append(scale)
+        return tuple(found)
+
+    def answer_codes(self, *, default: Scale) -> tuple[str, ...]:
+        """Every answer code of the survey, lowest score first: what the intro promises.
+
+        Every option of a paired survey is scored (:meth:`check_scales`).
+        """
+        scales = self.scales_used(default=default)
+        options = [option for scale in scales for option in scale.options]
+        options.sort(key=lambda option: option.score or 0)
+        return tuple(dict.fromkeys(option.code for option in options))
+
     def item(self, item_id: str) -> PairedItem:
         """The item with this id, in either list.
 

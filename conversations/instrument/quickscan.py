@@ -126,6 +126,16 @@ class Quickscan(Model):
     # A paired survey (experience and importance per statement) instead of questions.
     paired: PairedSurvey | None = None
 
+    def paired_or_raise(self) -> PairedSurvey:
+        """The paired survey, for code that only runs for one (its walkthrough, its result).
+
+        Raises:
+            ValueError: This is a quickscan of questions (a programming error).
+        """
+        if self.paired is None:
+            raise ValueError(f"instrument {self.id!r} is no paired survey")
+        return self.paired
+
     @model_validator(mode="after")
     def _check(self) -> Quickscan:
         check_unique(self.clusters, attribute="id", field=("clusters",), what="cluster id")

@@ -16,7 +16,6 @@ from conversations.core.cldr import format_list
 from conversations.core.i18n import Catalogue
 from conversations.core.messages import Button, Destination, Outbound
 from conversations.instrument import (
-    PairedSurvey,
     Quickscan,
     Scale,
     grade_item_id,
@@ -151,7 +150,8 @@ def paired_invitation(turn: Turn, *, opened_by: str) -> Outbound:
     Like the quickscan's it asks to answer independently; it names the two lists
     because every statement comes back in the second one.
     """
-    survey, texts = _paired(turn), turn.texts
+    survey, texts = turn.instrument.paired_or_raise(), turn.texts
+    codes = survey.answer_codes(default=turn.instrument.scale)
     text = texts.t(
         "survey.intro",
         name=turn.participation.display_name,
@@ -160,6 +160,8 @@ def paired_invitation(turn: Turn, *, opened_by: str) -> Outbound:
         items=texts.t("survey.items", count=len(turn.instrument.item_ids())),
         first=survey.experience.title,
         second=survey.importance.title,
+        lowest=codes[0],
+        highest=codes[-1],
     )
     buttons = (
         nav_button(turn, "button.start", Verb.GO, 0),
@@ -177,7 +179,7 @@ def paired_question(turn: Turn, *, replace: bool) -> Outbound:
     seed prints above the section, as the paper form does.
     """
     instrument, texts = turn.instrument, turn.texts
-    survey = _paired(turn)
+    survey = instrument.paired_or_raise()
     index = turn.participation.position
     item = survey.items()[index]
     survey_list = survey.list_of(item)
@@ -212,7 +214,7 @@ def paired_question(turn: Turn, *, replace: bool) -> Outbound:
 def paired_review(turn: Turn, *, replace: bool) -> Outbound:
     """The summary of a paired survey: per list how often each number was chosen."""
     texts, answers = turn.texts, turn.answers
-    survey = _paired(turn)
+    survey = turn.instrument.paired_or_raise()
     answered = sum(1 for item_id in turn.instrument.item_ids() if item_id in answers)
     lines = [
         texts.t("review.header"),
@@ -231,14 +233,6 @@ def paired_review(turn: Turn, *, replace: bool) -> Outbound:
     lines += ["", texts.t("review.resubmit" if submitted else "review.send")]
     buttons = (nav_button(turn, "button.send", Verb.SEND, 0), *_navigation(turn, 0))
     return dm(turn.participation, "\n".join(lines), buttons=buttons, replace=replace)
-
-
-def _paired(turn: Turn) -> PairedSurvey:
-    """The paired survey of this turn's instrument (only called for one that has it)."""
-    survey = turn.instrument.paired
-    if survey is None:
-        raise ValueError(f"instrument {turn.instrument.id!r} is no paired survey")
-    return survey
 
 
 def _answer_text(scale: Scale, code: str) -> str:

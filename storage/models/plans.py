@@ -51,9 +51,7 @@ class TeamPlanRow(Base):
     support_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     support_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     support_counts: Mapped[str | None] = mapped_column(Text)
-    support_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The owner's answer about the first step due on ``followup_date``.
-    followup_date: Mapped[date | None] = mapped_column(Date)
+    # The owner's answer about the first step due on ``due_date`` (a new date clears it).
     followup_answer: Mapped[str | None] = mapped_column(String(16))
     followup_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

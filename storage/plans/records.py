@@ -26,6 +26,10 @@ class StepAnswer(enum.StrEnum):
     NOG_NIET = "nog_niet"
 
 
+PARTS = ("factors", "step", "owner", "date")
+"""What agreement needs, in the order the coordinator is told (before a plan exists: all)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     """A team's plan in answer to one closed round.
@@ -49,8 +53,6 @@ class Plan:
         support_round: Number of the latest support question (0: never asked).
         support_open: The support question accepts votes.
         support_counts: The frozen share of the last closed question, per vote.
-        support_closed_at: When that question closed.
-        followup_date: The date the owner's answer is about.
         followup_answer: The owner's answer, once given.
     """
 
@@ -72,8 +74,6 @@ class Plan:
     support_round: int = 0
     support_open: bool = False
     support_counts: Mapping[Vote, int] | None = field(default=None)
-    support_closed_at: datetime | None = None
-    followup_date: date | None = None
     followup_answer: StepAnswer | None = None
 
     @property
@@ -89,8 +89,4 @@ class Plan:
             "owner": bool(self.owner_ref),
             "date": self.due_date is not None,
         }
-        return tuple(name for name, present in parts.items() if not present)
-
-
-class PlanNotFoundError(LookupError):
-    """No plan with that id in that workspace (a forged or stale button)."""
+        return tuple(name for name in PARTS if not parts[name])

@@ -46,6 +46,14 @@ class Tally:
         return sum(self.counts.values())
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Closing:
+    """What closing the support question found: the count, and whether it closed."""
+
+    tally: Tally
+    closed: bool
+
+
 def _counts(stored: str | None) -> dict[Vote, int] | None:
     if stored is None:
         return None
@@ -88,8 +96,6 @@ def _record(row: TeamPlanRow, team: TeamRow) -> Plan:
         support_round=row.support_round,
         support_open=bool(row.support_open),
         support_counts=_counts(row.support_counts),
-        support_closed_at=row.support_closed_at,
-        followup_date=row.followup_date,
         followup_answer=None if row.followup_answer is None else StepAnswer(row.followup_answer),
     )
 
@@ -144,16 +150,6 @@ class PlanStore:
         with self._sessions.begin() as session:
             return self._tally(session, plan_id)
 
-    def vote_of(self, *, plan_id: int, member: str) -> Vote | None:
-        """The member's own vote on the open question (shown to them only)."""
-        with self._sessions.begin() as session:
-            stored = session.scalars(
-                select(PlanVoteRow.vote).where(
-                    PlanVoteRow.plan_id == plan_id, PlanVoteRow.member == member
-                )
-            ).one_or_none()
-            return None if stored is None else Vote(stored)
-
     # ------------------------------------------------------------------ changing
 
     def ensure(self, *, key: TeamKey, round_id: int, now: datetime) -> Plan:
@@ -204,8 +200,7 @@ class PlanStore:
         if owner is not None:
             values["owner_ref"], values["owner_name"] = owner
         if due_date is not None:
-            values.update(due_date=due_date, followup_date=None, followup_answer=None)
-            values["followup_answered_at"] = None
+            values.update(due_date=due_date, followup_answer=None, followup_answered_at=None)
         if next_round_date is not None:
             values.update(next_round_date=next_round_date, next_round_chosen=True)
         with self._sessions.begin() as session:
@@ -248,7 +243,6 @@ class PlanStore:
             row.support_round += 1
             row.support_open = True
             row.support_counts = None
-            row.support_closed_at = None
             row.updated_at = now
             session.execute(delete(PlanVoteRow).where(PlanVoteRow.plan_id == plan_id))
             for member in dict.fromkeys(members):
@@ -291,30 +285,50 @@ class PlanStore:
                 return None
             return self._tally(session, plan_id)
 
-    def close_support(self, *, plan_id: int, now: datetime) -> Mapping[Vote, int]:
-        """Close the open question: freeze the share on the plan, delete the votes.
+    def close_support(self, *, plan_id: int, minimum: int, now: datetime) -> Closing | None:
+        """Close the open question from ``minimum`` votes: freeze the share, delete the votes.
 
-        The individual votes have no use once the share is fixed, so they go.
+        The votes are counted once, under the plan's row lock, so a vote arriving
+        meanwhile is either in the share or refused as too late. Below the minimum
+        the question stays open (nothing changes). The individual votes have no use
+        once the share is fixed, so they go.
+
+        Returns:
+            The count and whether the question closed; None when no question is open.
         """
         with self._sessions.begin() as session:
             row = self._locked(session, plan_id)
-            counts = self._tally(session, plan_id).counts
+            if not row.support_open:
+                return None
+            tally = self._tally(session, plan_id)
+            if tally.votes < minimum:
+                return Closing(tally=tally, closed=False)
             row.support_open = False
-            row.support_counts = json.dumps({vote.value: counts[vote] for vote in Vote})
-            row.support_closed_at = now
+            row.support_counts = json.dumps({vote.value: tally.counts[vote] for vote in Vote})
             row.updated_at = now
             session.execute(delete(PlanVoteRow).where(PlanVoteRow.plan_id == plan_id))
-            return counts
+            return Closing(tally=tally, closed=True)
 
-    def drop_support(self, *, plan_ids: Sequence[int], now: datetime) -> None:
-        """Close questions of superseded plans without a share: their votes go."""
-        if not plan_ids:
-            return
+    def drop_support(self, *, key: TeamKey, keep_round_id: int, now: datetime) -> None:
+        """Drop the open questions of the team's plans but the one of ``keep_round_id``.
+
+        Called when a newer round closed (in the same transaction): the older plans
+        are superseded, so their questions close without a share and their votes go.
+        """
         with self._sessions.begin() as session:
-            session.execute(delete(PlanVoteRow).where(PlanVoteRow.plan_id.in_(list(plan_ids))))
+            older = (
+                select(TeamPlanRow.id)
+                .join(TeamRow, TeamRow.id == TeamPlanRow.team_id)
+                .where(*team_filter(key), TeamPlanRow.round_id != keep_round_id)
+            )
+            session.execute(
+                delete(PlanVoteRow)
+                .where(PlanVoteRow.plan_id.in_(older))
+                .execution_options(synchronize_session=False)
+            )
             session.execute(
                 update(TeamPlanRow)
-                .where(TeamPlanRow.id.in_(list(plan_ids)), TeamPlanRow.support_open.is_(True))
+                .where(TeamPlanRow.id.in_(older), TeamPlanRow.support_open.is_(True))
                 .values(support_open=False, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
@@ -332,7 +346,6 @@ class PlanStore:
                     TeamPlanRow.followup_answer.is_(None),
                 )
                 .values(
-                    followup_date=on,
                     followup_answer=answer.value,
                     followup_answered_at=now,
                     updated_at=now,

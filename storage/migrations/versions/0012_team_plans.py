@@ -39,8 +39,6 @@ def upgrade() -> None:
         sa.Column("support_round", sa.Integer(), server_default="0", nullable=False),
         sa.Column("support_open", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("support_counts", sa.Text(), nullable=True),
-        sa.Column("support_closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("followup_date", sa.Date(), nullable=True),
         sa.Column("followup_answer", sa.String(length=16), nullable=True),
         sa.Column("followup_answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
