@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.commands.parse import Sub, is_command, parse_command
-from bot.commands.plan import needs_roster
+from bot.commands.parse import is_command, parse_command
 from bot.core import input_guard
 from bot.core.builder import DEFAULT_INSTRUMENT, build_services
 from bot.core.context import EventContext
@@ -33,10 +31,10 @@ from bot.core.metrics import Metrics
 from bot.core.notices import Notices
 from bot.core.ports import Roster, RosterUnavailableError
 from bot.core.prefetch import PrefetchingRoster
+from bot.core.roster_first import members_first, members_first_for_ping
 from bot.delivery.api import Delivery, PlatformSender
 from bot.delivery.dispatcher import DEFAULT_LEASE, Dispatcher
 from bot.delivery.outbox import Outbox
-from bot.plans.followup import NEXT_ROUND
 from bot.privacy.policy import RetentionPolicy
 from bot.privacy.retention import RetentionReport
 from conversations.core.clock import Clock
@@ -132,7 +130,7 @@ class Engine:
             user = event.sender.user
             locks = [member_lock(platform=key.platform, workspace=key.workspace, user=user)]
         try:
-            with self.metrics.entered(), self._members_first(event, key):
+            with self.metrics.entered(), members_first(self._roster, event, key):
                 return self._commit(
                     key=key,
                     locks=locks,
@@ -210,13 +208,7 @@ class Engine:
         ping = self._services.schedule.get(ping_id=ping_id)
         if ping is None:
             return []
-        with ExitStack() as roster_first:
-            if ping.kind == NEXT_ROUND:  # it opens a round: the members, asked first
-                try:
-                    roster_first.enter_context(self._roster.prefetched(team=ping.team))
-                except RosterUnavailableError:
-                    # Invited then: the last round's participants (PlanService.members).
-                    _LOG.warning("the next round's ping found no roster of the team")
+        with members_first_for_ping(self._roster, ping):
             return self._commit(
                 key=ping.team,
                 locks=[team_lock(ping.team)],
@@ -385,16 +377,6 @@ class Engine:
             sender.send(delivery)
         except Exception as error:  # a notice that fails too is only logged
             input_guard.log_failure(error, event)
-
-    def _members_first(self, event: Inbound, key: TeamKey) -> AbstractContextManager[None]:
-        """For ``/quickscan start`` and the plan's support question and owner: the members,
-        asked of the platform before the transaction."""
-        if event.where is not Where.TEAM:
-            return nullcontext()
-        command = parse_command(event.text)
-        if command.sub is Sub.START or needs_roster(command):
-            return self._roster.prefetched(team=key)
-        return nullcontext()
 
     def _wake(self, platform: str) -> None:
         dispatcher = self._dispatchers.get(platform)
