@@ -679,14 +679,21 @@ def test_the_quickscan_is_unchanged_beside_it(
 
 
 def _exact(survey: Quickscan, responses: list[dict[str, str]]) -> PairedResult:
+    return _frozen(survey, responses, tier=Tier.EXACT, minimum=5)
+
+
+def _frozen(
+    survey: Quickscan, responses: list[dict[str, str]], *, tier: Tier, minimum: int
+) -> PairedResult:
+    """The result of ``responses`` as a round closed in ``tier`` freezes and reads it."""
     snapshot = RoundSnapshot(
         instrument_id=survey.id,
         respondents=len(responses),
         invited=len(responses),
-        min_respondents=5,
+        min_respondents=minimum,
         min_text_respondents=5,
         rules=DEFAULT_RULES,
-        tier=Tier.EXACT,
+        tier=tier,
     )
     frozen = freeze(
         snapshot=snapshot,
@@ -740,23 +747,7 @@ def test_coarse_labels_never_pin_an_answer(survey: Quickscan) -> None:
 
 
 def _coarse(survey: Quickscan, responses: list[dict[str, str]]) -> PairedResult:
-    snapshot = RoundSnapshot(
-        instrument_id=survey.id,
-        respondents=len(responses),
-        invited=len(responses),
-        min_respondents=3,
-        min_text_respondents=5,
-        rules=DEFAULT_RULES,
-        tier=Tier.COARSE,
-    )
-    frozen = freeze(
-        snapshot=snapshot,
-        instrument=survey,
-        responses=responses,
-        previous=None,
-        rules=DEFAULT_RULES,
-    )
-    return paired_result(instrument=survey, snapshot=RoundSnapshot.from_json(frozen.to_json()))
+    return _frozen(survey, responses, tier=Tier.COARSE, minimum=3)
 
 
 def test_a_section_nobody_answered_reads_too_few_answers(survey: Quickscan) -> None:

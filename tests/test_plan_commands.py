@@ -141,30 +141,6 @@ def test_the_coordinator_records_the_plan_part_by_part(bot: TestBot) -> None:
     assert "*Volgende quickscan:* dinsdag 12-01-2027 (een jaar na de vorige ronde" in shown
 
 
-@pytest.mark.parametrize(
-    ("typed", "reply"),
-    [
-        ("plan prioriteit 3 ١٢", "Kies 1 tot 3 succesfactoren met hun nummer (1 tot en met 10)"),
-        ("plan prioriteit 99999999999999999999", "Kies 1 tot 3"),
-        ("plan prioriteit 11", "Kies 1 tot 3"),
-        ("plan prioriteit 3 3", "Kies 1 tot 3"),
-        ("plan prioriteit 1 2 3 4", "Kies 1 tot 3"),
-        ("plan prioriteit", "Kies 1 tot 3"),
-        ("plan stap", "Gebruik: /quickscan plan stap"),
-        ("plan stap " + "x" * 301, "De stap is te lang: hoogstens 300 tekens"),
-        ("plan eigenaar @nobody", "'@nobody' is geen lid van dit team"),
-        ("plan eigenaar a b", "Gebruik: /quickscan plan eigenaar"),
-        ("plan datum 31-02", "'31-02' is geen geldige datum"),
-        ("plan datum 12-01-2026", "ligt niet in de toekomst"),
-        ("plan datum 01-06-2027", "meer dan een jaar vooruit"),
-        ("plan volgende morgen", "'morgen' is geen geldige datum"),
-        ("plan vaststellen", "nog nodig: de prioriteiten"),
-        ("plan vaststellen nu", "Gebruik: /quickscan plan vaststellen"),
-        ("plan draagvlak", "Kies eerst de prioriteiten"),
-        ("plan draagvlak sluit", "Er staat geen draagvlakvraag open"),
-        ("plan hallo\u202e", "'hallo' begrijp ik niet"),
-    ],
-)
 def plan_rows(bot: TestBot) -> list[tuple[object, ...]]:
     """Every stored row of the plan tables, to compare before and after a refusal."""
     with bot.store.engine.connect() as connection:
